@@ -1,0 +1,10 @@
+from django.urls import path
+
+from campaigns import views
+
+app_name = "campaigns"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<int:pk>/", views.index, name="detail"),
+]

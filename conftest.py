@@ -1,0 +1,40 @@
+"""Shared fixtures: named users, clients, a clean in-memory outbox, test-friendly settings."""
+
+import pytest
+
+from sms.backends import locmem
+
+
+@pytest.fixture(autouse=True)
+def _sms_test_settings(settings):
+    settings.SMS_DEFAULT_BACKEND = "locmem"
+    settings.SMS_PUBLIC_URL = "https://texting.example.com"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    locmem.reset()
+    yield
+    locmem.reset()
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user("staff", password="staff-pass-123", is_staff=True)
+
+
+@pytest.fixture
+def plain_user(django_user_model):
+    """Logged in, but not staff: may not see the dashboard."""
+    return django_user_model.objects.create_user("plain", password="plain-pass-123")
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def outbox():
+    return locmem.outbox

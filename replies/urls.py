@@ -1,0 +1,9 @@
+from django.urls import path
+
+from replies import views
+
+app_name = "replies"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+]

@@ -1,0 +1,81 @@
+from django.contrib import admin
+
+from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, RelatedObject, StatusChange
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = StatusChange
+    extra = 0
+    readonly_fields = ["state", "at", "note"]
+    can_delete = False
+
+
+class RelatedObjectInline(admin.TabularInline):
+    model = RelatedObject
+    extra = 0
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    list_display = ["pk", "recipient", "state", "backend", "tag", "segments", "created_at", "sent_at"]
+    list_filter = ["state", "backend", "encoding", "tag"]
+    search_fields = ["recipient", "content", "external_id", "reference"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["contact", "campaign", "template", "sim"]
+    readonly_fields = ["reference", "claim_token", "claimed_at"]
+    inlines = [StatusChangeInline, RelatedObjectInline]
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    list_display = ["pk", "sender", "recipient", "backend", "received_at", "content"]
+    list_filter = ["backend"]
+    search_fields = ["sender", "content", "external_id"]
+    date_hierarchy = "received_at"
+    raw_id_fields = ["contact", "in_reply_to", "sim"]
+
+
+class ConsentEventInline(admin.TabularInline):
+    model = ConsentEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["kind", "scope", "source", "evidence", "recorded_by", "at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["number", "name", "opted_out_at", "created_at"]
+    list_filter = [("opted_out_at", admin.EmptyFieldListFilter)]
+    search_fields = ["number", "name"]
+    inlines = [ConsentEventInline]
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(admin.ModelAdmin):
+    """Read-only: the ledger is append-only."""
+
+    list_display = ["number", "kind", "scope", "source", "at"]
+    list_filter = ["kind", "source"]
+    search_fields = ["number", "evidence"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(admin.ModelAdmin):
+    list_display = ["message", "state", "at", "note"]
+    list_filter = ["state"]
+    raw_id_fields = ["message"]
+
+
+@admin.register(RelatedObject)
+class RelatedObjectAdmin(admin.ModelAdmin):
+    list_display = ["message", "content_type", "object_id"]
+    raw_id_fields = ["message"]

@@ -1,0 +1,37 @@
+import secrets
+from importlib import import_module
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Load demo data of every app (each app's demo.load) and create a staff login, printed on screen."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default="demo")
+
+    def handle(self, *args, username="demo", **options):
+        for config in apps.get_app_configs():
+            try:
+                module = import_module(f"{config.name}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{config.name}.demo":
+                    raise
+                continue
+            module.load(self.stdout)
+        password = secrets.token_urlsafe(9)
+        user, _ = get_user_model().objects.get_or_create(
+            username=username, defaults={"is_staff": True, "is_superuser": True}
+        )
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        line = "=" * 60
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{line}\n  Texting is ready.  Log in at http://127.0.0.1:8000/\n"
+                f"  username: {username}\n  password: {password}\n{line}"
+            )
+        )

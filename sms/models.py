@@ -1,0 +1,363 @@
+"""Messages and their lifecycle: contacts and consent, outbound texts with a status history,
+inbound texts.
+
+``sms`` is the ground floor: it imports no other app of ours. The few relations that point
+upward (campaign, template, SIM) name their models by string only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from sms import signals
+from sms.encoding import segment_info
+
+
+class State(models.TextChoices):
+    DEBUG = "debug", "Debug"  # handled by a console/dummy backend; nothing left the building
+    WAITING = "waiting", "Waiting"  # queued, due at next_attempt_at (or now)
+    SENDING = "sending", "Sending"  # claimed by a dispatcher; the gateway call may be under way
+    SENT = "sent", "Sent"  # accepted by the gateway, which gave us its id
+    DELIVERED = "delivered", "Delivered"  # the handset got it (delivery report)
+    ERROR_RETRY = "error_retry", "Error, will retry"  # temporary failure; retried at next_attempt_at
+    ERROR = "error", "Error"  # permanent failure, or out of attempts
+    ERROR_UPDATE = "error_update", "Failed after sending"  # gateway reported failure (undelivered)
+    UNKNOWN = "unknown", "Unknown"  # a dispatcher died mid-call; never re-sent blindly
+    REFUSED = "refused", "Refused"  # opted out or invalid number: never sent, reason in `error`
+
+
+DUE_STATES = (State.WAITING, State.ERROR_RETRY)
+PENDING_STATES = (State.WAITING, State.ERROR_RETRY, State.SENDING)
+FINAL_STATES = (State.DEBUG, State.DELIVERED, State.ERROR, State.ERROR_UPDATE, State.REFUSED, State.UNKNOWN)
+# The states a message has "left" in (campaign completion counts these).
+LEFT_STATES = (State.DEBUG, State.SENT, State.DELIVERED, State.ERROR, State.ERROR_UPDATE, State.UNKNOWN, State.REFUSED)
+
+
+class Encoding(models.TextChoices):
+    GSM7 = "gsm7", "GSM-7"
+    UCS2 = "ucs2", "UCS-2"
+
+
+class ContactQuerySet(models.QuerySet):
+    def opted_out(self):
+        return self.filter(opted_out_at__isnull=False)
+
+    def opted_out_numbers(self, numbers) -> set[str]:
+        """The subset of ``numbers`` that must never be sent anything (one query)."""
+        return set(self.opted_out().filter(number__in=list(numbers)).values_list("number", flat=True))
+
+
+class Contact(models.Model):
+    """A person we text, keyed by E.164 number. The opt-out check is organisation-wide."""
+
+    number = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +447450000000")
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    opted_out_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    opt_out_reason = models.CharField(max_length=300, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self):
+        return f"{self.name} ({self.number})" if self.name else self.number
+
+    def get_absolute_url(self):
+        return reverse("sms:contact", args=[self.pk])
+
+    @property
+    def is_opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+    def opt_out(self, *, reason: str, source: str, evidence: str = "") -> bool:
+        """Suppress this number everywhere at once. Returns False if it already was.
+
+        Queued texts to the number are refused in the same transaction, so no dispatcher that
+        has not yet claimed them can send them.
+        """
+        with transaction.atomic():
+            updated = Contact.objects.filter(pk=self.pk, opted_out_at__isnull=True).update(
+                opted_out_at=timezone.now(), opt_out_reason=reason[:300]
+            )
+            ConsentEvent.objects.create(
+                contact=self,
+                number=self.number,
+                kind=ConsentEvent.Kind.OPT_OUT,
+                source=source,
+                evidence=evidence or reason,
+            )
+            OutboundMessage.objects.filter(recipient=self.number, state__in=DUE_STATES).refuse(
+                f"Recipient opted out: {reason}"
+            )
+        self.refresh_from_db(fields=["opted_out_at", "opt_out_reason"])
+        return bool(updated)
+
+    def opt_in(self, *, source: str, evidence: str, scope: str = "marketing") -> None:
+        """Record fresh consent (a START text, or staff with evidence) and lift the opt-out."""
+        with transaction.atomic():
+            Contact.objects.filter(pk=self.pk).update(opted_out_at=None, opt_out_reason="")
+            ConsentEvent.objects.create(
+                contact=self,
+                number=self.number,
+                kind=ConsentEvent.Kind.OPT_IN,
+                source=source,
+                evidence=evidence,
+                scope=scope,
+            )
+        self.refresh_from_db(fields=["opted_out_at", "opt_out_reason"])
+
+    def erase(self) -> None:
+        """Erase personal data (right to erasure) but keep the consent ledger and the opt-out."""
+        self.name = ""
+        self.erased_at = timezone.now()
+        self.save(update_fields=["name", "erased_at"])
+
+
+class ConsentEvent(models.Model):
+    """Append-only consent ledger: what the person agreed to (or withdrew), when, and how."""
+
+    class Kind(models.TextChoices):
+        OPT_IN = "opt_in", "Opt-in (consent given)"
+        OPT_OUT = "opt_out", "Opt-out (consent withdrawn)"
+
+    # SET_NULL + a copy of the number: the ledger outlives the contact's other data.
+    contact = models.ForeignKey(Contact, null=True, on_delete=models.SET_NULL, related_name="consent_events")
+    number = models.CharField(max_length=20, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    scope = models.CharField(max_length=50, default="marketing")
+    source = models.CharField(max_length=50, help_text="keyword, staff, web form, phone, gateway, import...")
+    evidence = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.number} {self.kind} ({self.source})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("The consent ledger is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("The consent ledger is append-only")
+
+
+class OutboundQuerySet(models.QuerySet):
+    def due(self, now=None):
+        now = now or timezone.now()
+        return self.filter(state__in=DUE_STATES).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+
+    def stuck(self, timeout: timedelta, now=None):
+        now = now or timezone.now()
+        return self.filter(state=State.SENDING, claimed_at__lt=now - timeout)
+
+    def refuse(self, reason: str) -> int:
+        """Refuse every row of this queryset that has not been claimed yet (one UPDATE)."""
+        pks = list(self.filter(state__in=DUE_STATES).values_list("pk", flat=True))
+        if not pks:
+            return 0
+        now = timezone.now()
+        count = OutboundMessage.objects.filter(pk__in=pks, state__in=DUE_STATES).update(
+            state=State.REFUSED, error=reason[:500], changed_at=now
+        )
+        StatusChange.objects.bulk_create(
+            [StatusChange(message_id=pk, state=State.REFUSED, at=now, note=reason[:500]) for pk in pks]
+        )
+        return count
+
+
+class OutboundMessage(models.Model):
+    """One outbound text (pymess's OutputSMSMessage plus routing, segments and history)."""
+
+    reference = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, help_text="Our own id, given to gateways as client reference"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    recipient = models.CharField(max_length=20, db_index=True)
+    sender = models.CharField(max_length=20, blank=True)
+    content = models.TextField()
+    template_slug = models.SlugField(max_length=100, blank=True)
+    template = models.ForeignKey(
+        "campaigns.Template", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.WAITING, db_index=True)
+    backend = models.CharField(max_length=50, blank=True)
+    error = models.TextField(blank=True)
+    extra_data = models.JSONField(default=dict, blank=True)
+    extra_sender_data = models.JSONField(default=dict, blank=True)
+    tag = models.SlugField(max_length=100, blank=True, db_index=True)
+    number_of_send_attempts = models.PositiveSmallIntegerField(default=0)
+    retry = models.BooleanField(default=True, help_text="Retry temporary failures")
+    external_id = models.CharField(max_length=100, blank=True, db_index=True, help_text="The gateway's message id")
+    encoding = models.CharField(max_length=4, choices=Encoding.choices, default=Encoding.GSM7)
+    segments = models.PositiveSmallIntegerField(default=1)
+    sim = models.ForeignKey(
+        "modems.SimCard", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound_messages"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, db_index=True)
+
+    objects = OutboundQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="sms_out_due_idx")]
+        verbose_name = "outbound message"
+
+    def __str__(self):
+        return f"To {self.recipient}: {self.content[:40]}"
+
+    def get_absolute_url(self):
+        return reverse("sms:outbound_detail", args=[self.pk])
+
+    def compute_segments(self) -> None:
+        info = segment_info(self.content)
+        self.encoding = info.encoding
+        self.segments = info.segments
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def set_state(self, state: str, *, note: str = "", at=None, save_fields=(), **fields) -> bool:
+        """Move to ``state`` unless it is already there; record the change and fire the signal.
+
+        Returns True if the state changed. Extra ``fields`` are saved in the same UPDATE.
+        """
+        at = at or timezone.now()
+        previous = self.state
+        for name, value in fields.items():
+            setattr(self, name, value)
+        if previous == state and not fields:
+            return False
+        self.state = state
+        self.changed_at = at
+        update = {"state", "changed_at", *fields.keys(), *save_fields}
+        self.save(update_fields=sorted(update))
+        if previous != state:
+            StatusChange.objects.create(message=self, state=state, at=at, note=note[:500])
+            signals.status_changed.send(sender=OutboundMessage, message=self, previous=previous, state=state)
+            return True
+        return False
+
+    def mark_delivered(self, *, at=None, note: str = "") -> bool:
+        if self.state == State.DELIVERED:
+            return False
+        return self.set_state(State.DELIVERED, note=note, at=at, delivered_at=at or timezone.now())
+
+    def mark_failed_after_send(self, *, error: str) -> bool:
+        return self.set_state(State.ERROR_UPDATE, note=error, error=error[:1000])
+
+
+class StatusChange(models.Model):
+    """Every state a message went through, with its time."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="status_changes")
+    state = models.CharField(max_length=20, choices=State.choices)
+    at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.message_id} → {self.state} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class RelatedObject(models.Model):
+    """An object of another app that a message is about (pymess's related objects)."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="related_objects")
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.TextField()
+    object_id_int = models.BigIntegerField(null=True, blank=True, db_index=True)
+    content_object = GenericForeignKey("content_type", "object_id")
+
+    def __str__(self):
+        return f"{self.content_type.model} #{self.object_id}"
+
+
+class InboundMessage(models.Model):
+    """One text received from a gateway webhook or read from a modem."""
+
+    sender = models.CharField(max_length=20, db_index=True)
+    recipient = models.CharField(max_length=20, blank=True, help_text="Our number it was sent to")
+    content = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    backend = models.CharField(max_length=50)
+    external_id = models.CharField(max_length=100, help_text="The gateway's id of this text")
+    raw = models.JSONField(default=dict, blank=True)
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound")
+    in_reply_to = models.ForeignKey(
+        OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    sim = models.ForeignKey(
+        "modems.SimCard", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["backend", "external_id"], name="sms_inbound_once")]
+        verbose_name = "inbound message"
+
+    def __str__(self):
+        return f"From {self.sender}: {self.content[:40]}"
+
+    def get_absolute_url(self):
+        return reverse("sms:inbound_detail", args=[self.pk])
+
+
+class _SafeFormat(dict):
+    def __missing__(self, key):
+        raise KeyError(key)
+
+
+class AbstractSMSTemplate(models.Model):
+    """Base for the templates ``sms.api.send_template`` renders (pymess's AbstractSMSTemplate).
+
+    ``body`` uses ``{placeholder}`` fields. Override ``can_send`` (or subclass) to refuse
+    sending in some cases.
+    """
+
+    slug = models.SlugField(max_length=100, unique=True)
+    body = models.TextField()
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def can_send(self, recipient: str, context_data: dict) -> bool:
+        return self.is_active
+
+    def placeholders(self) -> set[str]:
+        import string
+
+        return {field for _, field, _, _ in string.Formatter().parse(self.body) if field}
+
+    def render(self, context_data: dict) -> str:
+        return self.body.format_map(_SafeFormat({k: ("" if v is None else v) for k, v in context_data.items()}))

@@ -1,0 +1,49 @@
+"""Phone numbers: parse whatever people type (national, international, spaces) into E.164."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import phonenumbers
+from django.conf import settings
+
+
+class InvalidNumber(ValueError):
+    """Raised with a reason a person can read ("not a valid number for GB")."""
+
+
+@lru_cache(maxsize=100_000)
+def _normalise(raw: str, region: str) -> str:
+    text = raw.strip()
+    if not text:
+        raise InvalidNumber("empty number")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidNumber(f"not a phone number: {raw!r} ({exc._msg})") from None
+    if not phonenumbers.is_valid_number(parsed):
+        where = phonenumbers.region_code_for_number(parsed) or region
+        raise InvalidNumber(f"not a valid number for {where}: {raw!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise(raw: str | int, region: str | None = None) -> str:
+    """Return ``raw`` as E.164 (``+447450000000``) or raise InvalidNumber with the reason."""
+    return _normalise(str(raw), (region or settings.SMS_DEFAULT_REGION).upper())
+
+
+def try_normalise(raw: str | int, region: str | None = None) -> str | None:
+    try:
+        return normalise(raw, region)
+    except InvalidNumber:
+        return None
+
+
+def region_of(number: str) -> str | None:
+    """ISO region of an E.164 number, e.g. "GB"."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        return None

@@ -1,0 +1,61 @@
+"""Routes: which backend (and SIM) carries each outbound text.
+
+The dispatcher calls the router named by ``settings.SMS_ROUTER`` with a list of claimed
+messages and gets back, in the same order, a ``Route`` or a ``Deferral`` for each. The modem
+app plugs its SIM router in here; the core only knows the shape of the hand-over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from sms.backends import BaseBackend, get_backend
+
+
+@dataclass
+class Route:
+    backend: BaseBackend
+    sim_id: int | None = None
+    sender: str = ""
+    #: Called after the send with (sent messages, failed messages), e.g. to give back SIM
+    #: allowance reserved for texts that did not go.
+    on_outcome: Callable | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> tuple:
+        return (self.backend.slug, self.sim_id, id(self.backend))
+
+
+@dataclass
+class Deferral:
+    """No route now: the text waits (it is not failed) until ``until``, and staff see why."""
+
+    reason: str
+    until: datetime
+
+
+def default_router(messages) -> list[Route | Deferral]:
+    """Everything through the default backend, or the backend a message asks for."""
+    cache: dict[str, BaseBackend] = {}
+    routes = []
+    for message in messages:
+        slug = message.extra_sender_data.get("backend") or settings.SMS_DEFAULT_BACKEND
+        if slug not in cache:
+            cache[slug] = get_backend(slug)
+        routes.append(Route(backend=cache[slug], sender=message.sender or settings.SMS_DEFAULT_SENDER))
+    return routes
+
+
+@lru_cache(maxsize=8)
+def _load(path: str):
+    return import_string(path)
+
+
+def route(messages) -> list[Route | Deferral]:
+    return _load(settings.SMS_ROUTER)(messages)

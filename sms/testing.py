@@ -1,0 +1,30 @@
+"""Test helpers shared by every app's tests (``create_message()`` and friends)."""
+
+from __future__ import annotations
+
+from sms.models import Contact, InboundMessage, OutboundMessage, State, StatusChange
+from sms.queueing import build_message, queue_messages
+
+
+def create_message(recipient: str = "+447911123001", content: str = "Hello", **fields) -> OutboundMessage:
+    """A queued message, stored exactly as sms.api.send would store it."""
+    state = fields.pop("state", None)
+    (message,) = queue_messages([build_message(recipient, content, **fields)])
+    if state:
+        OutboundMessage.objects.filter(pk=message.pk).update(state=state)
+        StatusChange.objects.create(message=message, state=state)
+        message.refresh_from_db()
+    return message
+
+
+def create_inbound(sender: str = "+447911123001", content: str = "Thanks", **fields) -> InboundMessage:
+    fields.setdefault("backend", "locmem")
+    fields.setdefault("external_id", f"test-{InboundMessage.objects.count() + 1}")
+    return InboundMessage.objects.create(sender=sender, content=content, **fields)
+
+
+def create_contact(number: str = "+447911123001", **fields) -> Contact:
+    return Contact.objects.create(number=number, **fields)
+
+
+__all__ = ["State", "create_contact", "create_inbound", "create_message"]

@@ -1,0 +1,36 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/", "/sms/outbound/", "/sms/received/", "/sms/compose/", "/campaigns/", "/replies/", "/modems/"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_every_page_needs_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_staff_see_every_page(staff_client, url):
+    assert staff_client.get(url).status_code == 200
+
+
+def test_login_page_and_health_check_are_public(client):
+    assert client.get("/login/").status_code == 200
+    assert client.get("/healthz").json() == {"ok": True}
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_non_staff_users_are_refused(client, plain_user, url):
+    client.force_login(plain_user)
+    assert client.get(url).status_code == 403
+
+
+def test_admin_lists_every_model(admin_client):
+    from django.apps import apps
+    from django.contrib import admin
+
+    ours = [m for app in ("sms", "campaigns", "replies", "modems") for m in apps.get_app_config(app).get_models()]
+    missing = [m.__name__ for m in ours if not admin.site.is_registered(m)]
+    assert missing == []

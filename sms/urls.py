@@ -1,0 +1,16 @@
+from django.urls import path
+
+from sms import views, webhooks
+
+app_name = "sms"
+
+urlpatterns = [
+    path("inbound/<slug:backend>/", webhooks.inbound, name="inbound_webhook"),
+    path("status/<slug:backend>/", webhooks.status, name="status_webhook"),
+    path("outbound/", views.outbound_list, name="outbound_list"),
+    path("outbound/<int:pk>/", views.outbound_detail, name="outbound_detail"),
+    path("received/", views.inbound_list, name="inbound_list"),
+    path("received/<int:pk>/", views.inbound_detail, name="inbound_detail"),
+    path("compose/", views.compose, name="compose"),
+    path("contacts/<int:pk>/", views.contact_detail, name="contact"),
+]

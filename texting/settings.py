@@ -1,0 +1,247 @@
+"""Settings for Texting, read from the environment with defaults that work on a fresh clone.
+
+Every variable is listed in ``.env.example`` and the README. A malformed value fails at
+start-up with a message naming the variable, never later in a request.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+# --- Core -------------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", True)
+# A development key only; production settings refuse to start without SECRET_KEY.
+SECRET_KEY = env("SECRET_KEY", "dev-insecure-texting-key-change-me-in-production-0123456789")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Only when a trusted reverse proxy sets X-Forwarded-Host/-Proto/-Port may they be believed
+# (webhook signatures are computed over the public URL the gateway called).
+SMS_TRUST_PROXY = env_bool("SMS_TRUST_PROXY", False)
+USE_X_FORWARDED_HOST = SMS_TRUST_PROXY
+USE_X_FORWARDED_PORT = SMS_TRUST_PROXY
+if SMS_TRUST_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "bootstrap",  # django-bootstrap-static: Bootstrap 5 files served by WhiteNoise
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "django_tables2",
+    "django_filters",
+    "sms",
+    "campaigns",
+    "replies",
+    "modems",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "texting.middleware.StaffRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "texting.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "texting.wsgi.application"
+
+# SQLite by default (zero set-up); DATABASE_URL=postgres://user@host:5432/name for PostgreSQL.
+DATABASE_URL = env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+except Exception as exc:  # dj-database-url raises a bare ValueError/KeyError on a bad URL
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers wait for each other instead of failing with "database is locked";
+    # IMMEDIATE makes a transaction take the write lock up front, so two dispatchers
+    # never both read the same due rows and then collide on the upgrade to a write lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = env("LANGUAGE_CODE", "en-gb")
+TIME_ZONE = env("TIME_ZONE", "Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "media/"
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "sms": {"level": env("LOG_LEVEL", "INFO")},
+        "campaigns": {"level": env("LOG_LEVEL", "INFO")},
+        "replies": {"level": env("LOG_LEVEL", "INFO")},
+        "modems": {"level": env("LOG_LEVEL", "INFO")},
+    },
+}
+
+# --- Messaging core (sms) -----------------------------------------------------------------
+
+# Slug of the backend that sends by default: console (prints, DEBUG state), locmem, simulated,
+# twilio, clickatell, smsbroadcast - or a dotted path to a backend class.
+SMS_DEFAULT_BACKEND = env("SMS_DEFAULT_BACKEND", "console")
+# Region used to read national numbers such as 07450 000000 (ISO 3166 code).
+SMS_DEFAULT_REGION = env("SMS_DEFAULT_REGION", "GB")
+# Sender id / number put on outbound texts when the route has none of its own.
+SMS_DEFAULT_SENDER = env("SMS_DEFAULT_SENDER", "")
+# False: replace letters outside GSM-7 (ą, ł, smart quotes...) with GSM-7 look-alikes so a text
+# stays GSM-7 (pymess's PYMESS_SMS_USE_ACCENT). True (default): send the text as written.
+SMS_USE_ACCENT = env_bool("SMS_USE_ACCENT", True)
+SMS_DISPATCH_BATCH_SIZE = env_int("SMS_DISPATCH_BATCH_SIZE", 200)
+SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 5)
+SMS_RETRY_BASE_SECONDS = env_int("SMS_RETRY_BASE_SECONDS", 60)
+SMS_RETRY_MAX_SECONDS = env_int("SMS_RETRY_MAX_SECONDS", 6 * 3600)
+# A row left in SENDING longer than this (a dispatcher crashed mid-call) is resolved.
+SMS_SENDING_TIMEOUT_SECONDS = env_int("SMS_SENDING_TIMEOUT_SECONDS", 600)
+# Public base URL of this site, used to build status-callback URLs given to gateways.
+SMS_PUBLIC_URL = env("SMS_PUBLIC_URL", "").rstrip("/")
+# Dotted path of the callable that picks the route (SIM / gateway) of each outbound text.
+SMS_ROUTER = env("SMS_ROUTER", "sms.routing.default_router")
+# Steps run on every stored inbound text, in order (like middleware).
+SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation")
+# Model used by sms.api.send_template (pymess's PYMESS_SMS_TEMPLATE_MODEL).
+SMS_TEMPLATE_MODEL = "campaigns.Template"
+# Backend slug -> class; adding a gateway adds a line here, never an if-chain.
+SMS_BACKENDS = {
+    "console": "sms.backends.console.ConsoleBackend",
+    "locmem": "sms.backends.locmem.LocmemBackend",
+    "simulated": "sms.backends.simulated.SimulatedBackend",
+    "twilio": "sms.backends.twilio.TwilioBackend",
+    "clickatell": "sms.backends.clickatell.ClickatellBackend",
+    "smsbroadcast": "sms.backends.smsbroadcast.SMSBroadcastBackend",
+}
+SMS_SIMULATED_DELIVERY_SECONDS = env_int("SMS_SIMULATED_DELIVERY_SECONDS", 5)
+
+# Gateway credentials, under each gateway's conventional names.
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID")
+TWILIO_API_BASE = env("TWILIO_API_BASE", "")  # override for a test double; empty = api.twilio.com
+
+CLICKATELL_API_ID = env("CLICKATELL_API_ID")
+CLICKATELL_USER = env("CLICKATELL_USER")
+CLICKATELL_PASSWORD = env("CLICKATELL_PASSWORD")
+CLICKATELL_HTTPS = env_bool("CLICKATELL_HTTPS", True)
+CLICKATELL_API_BASE = env("CLICKATELL_API_BASE", "")  # empty = api.clickatell.com
+CLICKATELL_WEBHOOK_SECRET = env("CLICKATELL_WEBHOOK_SECRET")
+
+SMSBROADCAST_USERNAME = env("SMSBROADCAST_USERNAME")
+SMSBROADCAST_PASSWORD = env("SMSBROADCAST_PASSWORD")
+SMSBROADCAST_API_URL = env("SMSBROADCAST_API_URL", "https://api.smsbroadcast.com.au/api-adv.php")
+SMSBROADCAST_WEBHOOK_SECRET = env("SMSBROADCAST_WEBHOOK_SECRET")
+
+SMS_GATEWAY_TIMEOUT_SECONDS = env_float("SMS_GATEWAY_TIMEOUT_SECONDS", 15.0)
+
+# --- Background work ---------------------------------------------------------------------
+
+# Empty: work runs inline or from cron. redis://127.0.0.1:6379/0 or amqp://guest@127.0.0.1//
+# hands it to Celery workers (see texting/celery.py).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
