@@ -237,6 +237,12 @@ SMSBROADCAST_WEBHOOK_SECRET = env("SMSBROADCAST_WEBHOOK_SECRET")
 
 SMS_GATEWAY_TIMEOUT_SECONDS = env_float("SMS_GATEWAY_TIMEOUT_SECONDS", 15.0)
 
+# --- Campaigns (campaigns app) -----------------------------------------------------------
+
+# --- Replies (replies app) ---------------------------------------------------------------
+
+# --- Modems, SIM cards and networks (modems app) -------------------------------------------
+
 # --- Background work ---------------------------------------------------------------------
 
 # Empty: work runs inline or from cron. redis://127.0.0.1:6379/0 or amqp://guest@127.0.0.1//
