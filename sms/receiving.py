@@ -48,7 +48,12 @@ def store_inbound(backend: str, data: InboundData, *, sim_id: int | None = None)
     except IntegrityError:  # the same callback, twice at once
         return InboundMessage.objects.get(backend=backend, external_id=external_id), False
     for step in pipeline():
-        step(message)
+        try:
+            step(message)
+        except Exception:
+            # The text is stored already: a failing step (a classifier bug, say) must not lose
+            # it or make the gateway retry forever. Later steps still run.
+            logger.exception("Inbound pipeline step %s failed on message %s", step, message.pk)
     signals.message_received.send(sender=InboundMessage, message=message)
     return message, True
 

@@ -67,3 +67,15 @@ def test_status_report_for_unknown_message_is_ignored_not_an_error(client, locme
 def test_wrong_method_is_refused_with_allow_header(client, locmem_hooks):
     response = client.get("/sms/inbound/locmem/?secret=s3cret")
     assert response.status_code == 405 and response["Allow"] == "POST"
+
+
+def broken_step(message):
+    raise RuntimeError("classifier exploded")
+
+
+def test_a_failing_pipeline_step_loses_nothing(client, locmem_hooks, settings):
+    settings.SMS_INBOUND_PIPELINE = [f"{__name__}.broken_step", "sms.pipeline.link_conversation"]
+    response = client.post("/sms/inbound/locmem/?secret=s3cret", {"from": "07911123456", "text": "hi", "id": "x"})
+    assert response.status_code == 200
+    (inbound,) = InboundMessage.objects.all()
+    assert inbound.contact is not None  # the later step still ran
