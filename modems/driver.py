@@ -415,7 +415,8 @@ class Modem:
 
         A listing line we cannot read is reported in ``problems`` and its text stays on the SIM.
         """
-        lines = self.command(f"AT+CMGL={stat}", timeout=max(self.timeout, 30.0))
+        # Listing a full SIM takes a while on real modems.
+        lines = self.command(f"AT+CMGL={stat}", timeout=self.timeout * 3)
         texts, problems = [], []
         pending = None
         for line in lines:

@@ -294,7 +294,7 @@ class ModemSimulator:
         lines = []
         for index, (status, hex_pdu) in items:
             if self.pdu_mode:
-                lines += [f"+CMGL: {index},{status},,{len(hex_pdu) // 2 - 1 - int(hex_pdu[:2], 16)}", hex_pdu]
+                lines += [f"+CMGL: {index},{status},,{_tpdu_length(hex_pdu)}", hex_pdu]
             else:
                 decoded = pdu.decode(hex_pdu)
                 stamp = decoded.scts.strftime("%y/%m/%d,%H:%M:%S+00") if decoded.scts else ""
@@ -313,7 +313,14 @@ class ModemSimulator:
             self._answer(final="+CMS ERROR: 321")
             return
         status, hex_pdu = item
-        self._answer(f"+CMGR: {status},,{len(hex_pdu) // 2 - 1 - int(hex_pdu[:2], 16)}", hex_pdu)
+        self._answer(f"+CMGR: {status},,{_tpdu_length(hex_pdu)}", hex_pdu)
+
+
+def _tpdu_length(hex_pdu: str) -> int:
+    try:
+        return len(hex_pdu) // 2 - 1 - int(hex_pdu[:2], 16)
+    except ValueError:  # a corrupted entry (tests put garbage in storage on purpose)
+        return len(hex_pdu) // 2
 
 
 def now() -> datetime:
