@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import termios
 import time
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ from modems import pdu
 logger = logging.getLogger(__name__)
 
 CTRL_Z, ESC = b"\x1a", b"\x1b"
+# What pyserial lets through when a USB modem vanishes: its own exception, an OSError from
+# read/write, or a bare termios.error from tcdrain/tcflush on a dead descriptor.
+LINK_ERRORS = (serial.SerialException, OSError, termios.error)
 FINAL_OK = "OK"
 _ERROR_RE = re.compile(r"^\+(CMS|CME) ERROR:\s*(.+)$")
 # Unsolicited result codes a modem may slip between our lines: a new text arrived (+CMTI),
@@ -214,7 +218,7 @@ class Modem:
         if self._serial is not None:
             try:
                 self._serial.close()
-            except (serial.SerialException, OSError):
+            except LINK_ERRORS:
                 pass
             self._serial = None
 
@@ -232,13 +236,13 @@ class Modem:
         try:
             self._serial.write(data)
             self._serial.flush()
-        except (serial.SerialException, OSError) as exc:
+        except LINK_ERRORS as exc:
             raise ModemDisconnected(f"Lost the modem at {self.port} while writing: {exc}") from exc
 
     def _read_some(self) -> bytes:
         try:
             return self._serial.read(self._serial.in_waiting or 1)
-        except (serial.SerialException, OSError, TypeError) as exc:
+        except (*LINK_ERRORS, TypeError) as exc:
             # pyserial reports an unplugged USB modem or a closed pty as a SerialException
             # ("device reports readiness to read but returned no data").
             raise ModemDisconnected(f"Lost the modem at {self.port}: {exc}") from exc
@@ -248,7 +252,7 @@ class Modem:
         self._buffer = b""
         try:
             self._serial.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except LINK_ERRORS as exc:
             raise ModemDisconnected(f"Lost the modem at {self.port}: {exc}") from exc
 
     def _read_until_final(self, command: str, timeout: float, *, prompt: bool = False) -> list[str]:
@@ -378,9 +382,9 @@ class Modem:
             except ModemDisconnected:
                 pass
             raise ModemTimeout(f"{command}: the modem at {self.port} never asked for the text (no '>')") from None
-        self._write(part.pdu.encode("ascii") + CTRL_Z)
-        # From here on the modem holds the text: only a clean answer tells us what happened.
+        # From here on the modem may hold the text: only a clean answer tells us what happened.
         try:
+            self._write(part.pdu.encode("ascii") + CTRL_Z)
             lines = self._read_until_final(command, self.send_timeout)
         except (ModemTimeout, ModemDisconnected) as exc:
             raise SendAmbiguous(f"The text may have been sent: {exc}") from exc
