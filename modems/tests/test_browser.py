@@ -30,6 +30,11 @@ def page(live_server):
         page.set_default_timeout(10_000)
         yield page
         browser.close()
+        # ORM calls made while Playwright's greenlet runs get their own connection (asgiref
+        # locals follow the context): close it, or PostgreSQL cannot drop the test database.
+        from django.db import connections
+
+        connections.close_all()
 
 
 def test_staff_adds_a_modem_sim_and_sees_it_listed(page, live_server, staff_user):
