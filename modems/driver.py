@@ -100,6 +100,10 @@ class ModemUnavailable(ModemError):
     """The port cannot be opened (unplugged, wrong path, in use)."""
 
 
+class ModemBusy(ModemUnavailable):
+    """Another process (the dispatcher, read_in) holds the port: try again shortly."""
+
+
 class ModemDisconnected(ModemError):
     """The link dropped mid-command (unplugged, serial error, end of stream)."""
 
@@ -195,22 +199,36 @@ class Modem:
         timeout: float = 10.0,
         send_timeout: float = 60.0,
         prompt_timeout: float = 10.0,
+        lock_wait: float = 5.0,
     ):
         self.port = port
         self.baudrate = baudrate
         self.timeout = timeout
         self.send_timeout = send_timeout
         self.prompt_timeout = prompt_timeout
+        self.lock_wait = lock_wait
         self._serial = None
         self._buffer = b""
 
     # --- Connection --------------------------------------------------------------------------
 
     def open(self) -> Modem:
-        try:
-            self._serial = serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.05)
-        except (serial.SerialException, OSError, ValueError) as exc:
-            raise ModemUnavailable(f"Cannot open modem at {self.port}: {exc}") from exc
+        """Open the port with an exclusive lock (flock), waiting up to ``lock_wait`` seconds.
+
+        The dispatcher and ``read_in`` run from cron at the same minute: two processes
+        interleaving AT commands on one modem would corrupt both conversations.
+        """
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            try:
+                self._serial = serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.05, exclusive=True)
+                break
+            except (serial.SerialException, OSError, ValueError) as exc:
+                if "exclusively lock" not in str(exc):
+                    raise ModemUnavailable(f"Cannot open modem at {self.port}: {exc}") from exc
+                if time.monotonic() > deadline:
+                    raise ModemBusy(f"Modem at {self.port} is in use by another process") from exc
+                time.sleep(0.2)
         self._buffer = b""
         return self
 

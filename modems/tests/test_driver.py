@@ -218,3 +218,16 @@ def test_closed_master_side_reads_as_disconnection(modem_sim):
         connection.signal()
     connection.close()
     assert not os.path.exists("/nonexistent") and isinstance(serial.SerialException(), Exception)
+
+
+def test_a_second_process_waits_for_the_port_then_reports_busy(modem_sim):
+    from modems.driver import ModemBusy
+
+    with Modem(modem_sim.port, timeout=1.0) as first:
+        first.initialise()
+        started = time.monotonic()
+        with pytest.raises(ModemBusy, match="in use"):
+            Modem(modem_sim.port, lock_wait=0.5).open()
+        assert time.monotonic() - started >= 0.5
+    with Modem(modem_sim.port, timeout=1.0) as again:  # released on close
+        again.initialise()
