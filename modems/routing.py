@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 
 from django.utils import timezone
 
@@ -29,6 +30,7 @@ NONE_ACTIVE = "no active SIM card can send (all switched off, or their credentia
 NONE_ACTIVE_WAIT = timedelta(minutes=10)
 
 
+@lru_cache(maxsize=100_000)
 def recipient_carrier(number: str) -> str:
     """The carrier libphonenumber gives for a number's range ("" when unknown or ported)."""
     import phonenumbers
@@ -83,7 +85,11 @@ def _plan(pending, sims: list[SimCard], decisions: list) -> None:
     SimDayCount.objects.ensure(by_pk, day)
     used = dict(SimDayCount.objects.filter(sim_id__in=by_pk, date=day).values_list("sim_id", "sent"))
     remaining = {pk: sim.daily_limit - used.get(pk, 0) for pk, sim in by_pk.items()}
-    carriers: dict[str, str] = {}
+    # Names each SIM's network answers to, case-folded once per batch.
+    names = {
+        sim.pk: {sim.network.name.casefold()} | {n.strip().casefold() for n in sim.network.carrier_names.split(",")}
+        for sim in sims
+    }
     excluded: dict[int, set[int]] = defaultdict(set)
     routes: dict[int, Route] = {}
     deferral = Deferral(reason=ALL_AT_LIMIT, until=tomorrow_midnight())
@@ -92,9 +98,8 @@ def _plan(pending, sims: list[SimCard], decisions: list) -> None:
         plan: dict[int, list] = defaultdict(list)
         for index, message in pending:
             parts = max(message.segments, 1)
-            if message.recipient not in carriers:
-                carriers[message.recipient] = recipient_carrier(message.recipient)
-            sim = _pick(message, parts, sims, remaining, excluded[index], carriers[message.recipient])
+            carrier = recipient_carrier(message.recipient).casefold()
+            sim = _pick(message, parts, sims, remaining, excluded[index], carrier, names)
             if sim is None:
                 decisions[index] = deferral
                 continue
@@ -126,7 +131,7 @@ def _plan(pending, sims: list[SimCard], decisions: list) -> None:
                     decisions[index] = route
 
 
-def _pick(message, parts: int, sims, remaining, excluded, carrier: str) -> SimCard | None:
+def _pick(message, parts: int, sims, remaining, excluded, carrier: str, names) -> SimCard | None:
     candidates = [s for s in sims if remaining[s.pk] >= parts and s.pk not in excluded]
     if not candidates:
         return None
@@ -137,7 +142,7 @@ def _pick(message, parts: int, sims, remaining, excluded, carrier: str) -> SimCa
     return min(
         candidates,
         key=lambda s: (
-            not s.network.matches_carrier(carrier),
+            not (carrier and carrier in names[s.pk]),
             -s.priority,
             s.daily_limit - remaining[s.pk],
             s.pk,
