@@ -17,6 +17,7 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.utils import timezone
 
 from modems.models import SimCard, SimDayCount
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 ALL_AT_LIMIT = "every SIM has reached its daily limit"
 NONE_ACTIVE = "no active SIM card can send (all switched off, or their credentials are not set)"
 NONE_ACTIVE_WAIT = timedelta(minutes=10)
+MODEM_BUSY = "waiting for a free modem: it goes out with the next batch"
 
 
 @lru_cache(maxsize=100_000)
@@ -93,17 +95,25 @@ def _plan(pending, sims: list[SimCard], decisions: list) -> None:
     excluded: dict[int, set[int]] = defaultdict(set)
     routes: dict[int, Route] = {}
     deferral = Deferral(reason=ALL_AT_LIMIT, until=tomorrow_midnight())
+    # A modem sends a text every few seconds: a whole batch on one modem would keep the last
+    # texts in SENDING past SMS_SENDING_TIMEOUT_SECONDS, where recovery would mark them UNKNOWN.
+    cap = settings.MODEMS_MAX_TEXTS_PER_BATCH
+    taken: dict[int, int] = defaultdict(int)
+    busy = Deferral(reason=MODEM_BUSY, until=timezone.now())
 
     while pending:
         plan: dict[int, list] = defaultdict(list)
         for index, message in pending:
             parts = max(message.segments, 1)
             carrier = recipient_carrier(message.recipient).casefold()
-            sim = _pick(message, parts, sims, remaining, excluded[index], carrier, names)
+            free = [s for s in sims if not (s.is_modem and taken[s.pk] >= cap)]
+            sim = _pick(message, parts, free, remaining, excluded[index], carrier, names)
             if sim is None:
-                decisions[index] = deferral
+                at_limit = _pick(message, parts, sims, remaining, excluded[index], carrier, names) is None
+                decisions[index] = deferral if at_limit else busy
                 continue
             remaining[sim.pk] -= parts
+            taken[sim.pk] += 1
             plan[sim.pk].append((index, message, parts))
         pending = []
         for pk, items in plan.items():
@@ -121,6 +131,7 @@ def _plan(pending, sims: list[SimCard], decisions: list) -> None:
                         won.append(item)
                     else:
                         excluded[item[0]].add(pk)
+                        taken[pk] -= 1
                         pending.append(item[:2])
                 current = SimDayCount.objects.filter(sim_id=pk, date=day).values_list("sent", flat=True).first()
                 remaining[pk] = sim.daily_limit - (current or 0)

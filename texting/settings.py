@@ -253,6 +253,9 @@ MODEMS_BAUDRATE = env_int("MODEMS_BAUDRATE", 115200)
 # Seconds to wait for an ordinary AT answer, and for the network to accept a text (+CMGS).
 MODEMS_COMMAND_TIMEOUT = env_float("MODEMS_COMMAND_TIMEOUT", 10.0)
 MODEMS_SEND_TIMEOUT = env_float("MODEMS_SEND_TIMEOUT", 60.0)
+# Texts one dispatcher batch gives one modem (a modem sends one every few seconds; keep
+# this × ~5 s well under SMS_SENDING_TIMEOUT_SECONDS). The rest go with the next batch.
+MODEMS_MAX_TEXTS_PER_BATCH = env_int("MODEMS_MAX_TEXTS_PER_BATCH", 60)
 # Parts of a long incoming text wait this long for their siblings, then the text is stored
 # with a marker where parts are missing (nothing is dropped).
 MODEMS_PART_MAX_AGE_HOURS = env_int("MODEMS_PART_MAX_AGE_HOURS", 24)

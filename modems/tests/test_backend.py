@@ -92,3 +92,14 @@ def test_permanent_network_refusal_fails_the_text(modem_sim, modem_card):
     assert dispatch().failed == 1
     message.refresh_from_db()
     assert message.state == State.ERROR and "unassigned" in message.error
+
+
+def test_a_batch_gives_a_modem_only_its_share_and_the_rest_follow(modem_sim, modem_card, settings):
+    settings.MODEMS_MAX_TEXTS_PER_BATCH = 2
+    for i in range(5):
+        create_message(f"+44791112300{i}", f"text {i}")
+    summary = dispatch(batch_size=5)
+    assert summary.sent == 5 and summary.deferred == 3 + 1  # 3 wait after batch 1, 1 after batch 2
+    assert sorted(text for _, text in modem_sim.sent_texts()) == [f"text {i}" for i in range(5)]
+    assert count(modem_card) == 5
+    assert OutboundMessage.objects.filter(state=State.SENT).count() == 5
