@@ -327,6 +327,12 @@ class Modem:
         self.command("ATE0")
         self.command("AT+CMEE=1")
         self.command("AT+CMGF=0")
+        try:
+            # Store incoming texts on the SIM and only notify (+CMTI): a modem left in "route
+            # directly to the terminal" mode (+CMT) would hand texts to nobody and they'd be lost.
+            self.command("AT+CNMI=2,1,0,0,0")
+        except CommandError:
+            logger.info("Modem at %s does not take AT+CNMI=2,1,0,0,0; keeping its setting", self.port)
 
     def sim_status(self) -> str:
         lines = self.command("AT+CPIN?")

@@ -215,7 +215,7 @@ class ModemSimulator:
         elif upper in ("ATE0", "ATE1"):
             self.echo = upper == "ATE1"
             self._answer()
-        elif upper.startswith("AT+CMEE="):
+        elif upper.startswith(("AT+CMEE=", "AT+CNMI=")):
             self._answer()
         elif upper.startswith("AT+CMGF="):
             self.pdu_mode = upper.endswith("0")
