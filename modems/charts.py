@@ -16,8 +16,8 @@ def daily_bars(
     Every value put in the markup is a number we computed or an escaped date label.
     """
     top = max([count for _, count in days] + [limit or 0, 1])
-    pad_left, pad_bottom, pad_top = 32, 18, 6
-    plot_w, plot_h = width - pad_left, height - pad_bottom - pad_top
+    pad_left, pad_right, pad_bottom, pad_top = 32, 16, 18, 6
+    plot_w, plot_h = width - pad_left - pad_right, height - pad_bottom - pad_top
     step = plot_w / max(len(days), 1)
 
     def y(value: int) -> float:
@@ -41,7 +41,7 @@ def daily_bars(
             )
     if limit:
         parts.append(
-            f'<line x1="{pad_left}" x2="{width}" y1="{y(limit):.1f}" y2="{y(limit):.1f}" stroke="#dc3545" '
+            f'<line x1="{pad_left}" x2="{width - pad_right}" y1="{y(limit):.1f}" y2="{y(limit):.1f}" stroke="#dc3545" '
             f'stroke-dasharray="4 3"/>'
             f'<text x="2" y="{y(limit) + 3:.1f}" font-size="10" fill="#dc3545">{int(limit)}</text>'
         )
