@@ -103,6 +103,8 @@ def read_sim(*, sim: SimCard) -> ReadSummary:
                 if _take(sim, stored, summary):
                     modem.delete(stored.index)
                     summary.deleted += 1
+        if sim.status_error:  # it answered this time
+            sim.record_status(error="")
     except ModemError as exc:
         summary.errors.append(f"{sim}: {exc}")
         sim.record_status(error=str(exc))

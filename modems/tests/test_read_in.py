@@ -144,3 +144,10 @@ def test_one_broken_modem_does_not_stop_the_others(modem_sim, modem_card):
     modem_sim.deliver("+447911123001", "hi")
     summary = reading.read_in()
     assert summary.sims == 2 and summary.stored == 1 and len(summary.errors) == 1
+
+
+def test_a_successful_read_clears_the_last_error(modem_sim, modem_card):
+    modem_card.record_status(error="Lost the modem")
+    reading.read_in()
+    modem_card.refresh_from_db()
+    assert modem_card.status_error == "" and modem_card.last_read_at
