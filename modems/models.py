@@ -1,10 +1,55 @@
-"""Networks and SIM cards (modems or gateway accounts). Issue #5 fills this in."""
+"""Networks, SIM cards (a USB modem's SIM, or a gateway account), their daily counts, and the
+parts of long incoming texts waiting for their siblings.
 
+Gateway credentials are never stored in the database: a SIM card names the *environment
+variables* that hold them (``{"account_sid": "SIM_SHOP2_TWILIO_SID"}``). A database dump, a
+backup or a page can then never leak a secret, there is no encryption key to manage (an
+encrypted column is only as safe as the key, which would sit next to it in the same
+environment), and rotating a secret is an environment change. The variable names must start
+with ``MODEMS_CREDENTIALS_ENV_PREFIX`` so a staff user cannot point a SIM at ``SECRET_KEY``
+or ``DATABASE_URL`` and have the app send it to a server of their choosing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+ENV_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+OPTION_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class Network(models.Model):
+    class Kind(models.TextChoices):
+        OPERATOR = "operator", "Mobile operator"  # SIMs in modems; recipients may be on it
+        GATEWAY = "gateway", "SMS gateway"  # an HTTP gateway; its "SIMs" are accounts
+
     name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OPERATOR)
+    mcc_mnc = models.CharField(
+        "MCC-MNC codes",
+        max_length=200,
+        blank=True,
+        help_text="Comma-separated, e.g. 23415 (the code a modem reports for the operator)",
+    )
+    carrier_names = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Comma-separated carrier names as libphonenumber spells them (e.g. Vodafone, O2), "
+        "used to recognise recipients on this network",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -12,11 +57,231 @@ class Network(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("modems:network_edit", args=[self.pk])
+
+    def matches_carrier(self, carrier: str) -> bool:
+        if not carrier:
+            return False
+        wanted = carrier.casefold()
+        return wanted == self.name.casefold() or wanted in {name.casefold() for name in _split(self.carrier_names)}
+
+    def matches_code(self, code: str) -> bool:
+        return bool(code) and code in _split(self.mcc_mnc)
+
+
+class SimCardQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(active=True)
+
+    def modems(self):
+        return self.exclude(device="")
+
+    def with_today(self, day: date | None = None):
+        """Annotate ``sent_today`` (0 when there is no row yet): one query for a list page."""
+        day = day or timezone.localdate()
+        return self.annotate(
+            sent_today=models.functions.Coalesce(
+                models.Subquery(SimDayCount.objects.filter(sim=models.OuterRef("pk"), date=day).values("sent")[:1]),
+                0,
+            )
+        )
+
 
 class SimCard(models.Model):
     network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="sims")
-    number = models.CharField(max_length=20, blank=True)
+    number = models.CharField(max_length=20, blank=True, help_text="The SIM's own number (E.164), used as sender")
     name = models.CharField(max_length=100, blank=True)
+    device = models.CharField(
+        "modem device",
+        max_length=200,
+        blank=True,
+        help_text="Serial port of the USB modem, e.g. /dev/ttyUSB2, /dev/serial/by-id/... or socket://host:port",
+    )
+    backend = models.CharField(
+        "gateway backend", max_length=50, blank=True, help_text="For a gateway account: the backend slug"
+    )
+    credentials_env = models.JSONField(
+        "credential variables",
+        default=dict,
+        blank=True,
+        help_text="Backend option → name of the environment variable holding its value",
+    )
+    daily_limit = models.PositiveIntegerField(default=200, help_text="Most SMS parts this SIM may send per day")
+    active = models.BooleanField(default=True)
+    priority = models.SmallIntegerField(default=0, help_text="Higher first, among SIMs on the recipient's network")
+    # What the modem said last time we asked (modem_status, read_in, the SIM page).
+    status_checked_at = models.DateTimeField(null=True, blank=True)
+    sim_status = models.CharField(max_length=30, blank=True)
+    signal_rssi = models.SmallIntegerField(null=True, blank=True)
+    registration = models.SmallIntegerField(null=True, blank=True)
+    operator = models.CharField(max_length=100, blank=True)
+    storage_used = models.SmallIntegerField(null=True, blank=True)
+    storage_total = models.SmallIntegerField(null=True, blank=True)
+    status_error = models.CharField(max_length=500, blank=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SimCardQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-active", "-priority", "name", "pk"]
 
     def __str__(self):
         return self.name or self.number or f"SIM {self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("modems:sim_detail", args=[self.pk])
+
+    @property
+    def is_modem(self) -> bool:
+        return bool(self.device)
+
+    @property
+    def route_label(self) -> str:
+        return f"modem {self.device}" if self.is_modem else f"{self.backend} account"
+
+    def clean(self):
+        if bool(self.device) == bool(self.backend):
+            raise ValidationError("Give either the modem's device path or a gateway backend, not both.")
+        if self.backend and self.backend not in settings.SMS_BACKENDS:
+            raise ValidationError({"backend": f"Unknown backend {self.backend!r}"})
+        prefix = settings.MODEMS_CREDENTIALS_ENV_PREFIX
+        for option, env_name in (self.credentials_env or {}).items():
+            if not OPTION_RE.match(str(option)):
+                raise ValidationError({"credentials_env": f"{option!r} is not an option name"})
+            if not ENV_NAME_RE.match(str(env_name)) or not str(env_name).startswith(prefix):
+                raise ValidationError(
+                    {"credentials_env": f"{env_name!r}: variable names are upper case and start with {prefix}"}
+                )
+
+    def missing_credentials(self) -> list[str]:
+        return [name for name in self.credentials_env.values() if not os.environ.get(name)]
+
+    def credentials(self) -> dict[str, str]:
+        """Backend options read from the environment now (never stored, never shown)."""
+        return {option: os.environ.get(name, "") for option, name in self.credentials_env.items()}
+
+    @property
+    def signal_dbm(self) -> int | None:
+        return None if self.signal_rssi is None else -113 + 2 * self.signal_rssi
+
+    @property
+    def signal_bars(self) -> int:
+        """0-4 bars, as a phone would show (RSSI 2-9 marginal, 10-14 ok, 15-19 good, 20+ excellent)."""
+        rssi = self.signal_rssi
+        if rssi is None or rssi < 2:
+            return 0
+        return 1 if rssi < 10 else 2 if rssi < 15 else 3 if rssi < 20 else 4
+
+    @property
+    def registration_text(self) -> str:
+        from modems.driver import REGISTRATION
+
+        return REGISTRATION.get(self.registration, "unknown") if self.registration is not None else "not checked"
+
+    def record_status(self, status=None, *, error: str = "") -> None:
+        """Store a ModemStatus (or the error that prevented reading one)."""
+        self.status_checked_at = timezone.now()
+        self.status_error = error[:500]
+        if status is not None:
+            self.sim_status = status.sim[:30]
+            self.signal_rssi = status.signal_rssi
+            self.registration = status.registration
+            self.operator = status.operator[:100]
+            self.storage_used = status.storage_used
+            self.storage_total = status.storage_total
+        self.save(
+            update_fields=[
+                "status_checked_at",
+                "status_error",
+                "sim_status",
+                "signal_rssi",
+                "registration",
+                "operator",
+                "storage_used",
+                "storage_total",
+            ]
+        )
+
+    def daily_counts(self, *, days: int = 30, today: date | None = None) -> list[tuple[date, int]]:
+        """(date, sent) for the last ``days`` days, oldest first, zeros included."""
+        today = today or timezone.localdate()
+        start = today - timedelta(days=days - 1)
+        stored = dict(self.day_counts.filter(date__gte=start, date__lte=today).values_list("date", "sent"))
+        return [(start + timedelta(days=i), stored.get(start + timedelta(days=i), 0)) for i in range(days)]
+
+    def sent_today(self) -> int:
+        row = self.day_counts.filter(date=timezone.localdate()).first()
+        return row.sent if row else 0
+
+
+class SimDayCountQuerySet(models.QuerySet):
+    def ensure(self, sim_ids, day: date) -> None:
+        """Create today's rows (sent=0) where missing, so reservations are plain UPDATEs."""
+        self.bulk_create([SimDayCount(sim_id=pk, date=day) for pk in sim_ids], ignore_conflicts=True)
+
+    def reserve(self, *, sim_id: int, day: date, parts: int, limit: int) -> bool:
+        """Take ``parts`` from the SIM's allowance if it still has them: one conditional UPDATE.
+
+        Under concurrent dispatchers the database serialises the UPDATEs on the row, and the
+        condition is evaluated against the committed count, so the total never passes the limit.
+        """
+        if parts <= 0:
+            return True
+        return bool(self.filter(sim_id=sim_id, date=day, sent__lte=limit - parts).update(sent=F("sent") + parts))
+
+    def release(self, *, sim_id: int, day: date, parts: int) -> None:
+        """Give back allowance reserved for texts that did not go."""
+        if parts > 0:
+            self.filter(sim_id=sim_id, date=day, sent__gte=parts).update(sent=F("sent") - parts)
+
+
+class SimDayCount(models.Model):
+    """SMS parts sent (reserved and not given back) through a SIM on one local day."""
+
+    sim = models.ForeignKey(SimCard, on_delete=models.CASCADE, related_name="day_counts")
+    date = models.DateField()
+    sent = models.PositiveIntegerField(default=0)
+    received = models.PositiveIntegerField(default=0)
+
+    objects = SimDayCountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date"]
+        constraints = [models.UniqueConstraint(fields=["sim", "date"], name="modems_one_count_per_sim_day")]
+
+    def __str__(self):
+        return f"{self.sim} {self.date}: {self.sent}"
+
+
+class InboundPart(models.Model):
+    """One part of a long incoming text, kept until all its parts are here (or it is too old).
+
+    A part is copied here, committed, and only then deleted from the SIM, so SIM memory does
+    not fill up with halves of texts whose other parts are late.
+    """
+
+    sim = models.ForeignKey(SimCard, on_delete=models.CASCADE, related_name="inbound_parts")
+    sender = models.CharField(max_length=20)
+    reference = models.PositiveIntegerField()
+    total = models.PositiveSmallIntegerField()
+    seq = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(help_text="The service centre's time stamp")
+    text = models.TextField()
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    # Set once the text is assembled and stored; the row stays a while so a re-read part is
+    # recognised (its SIM copy could not be deleted) instead of starting a new text.
+    assembled_into = models.ForeignKey(
+        "sms.InboundMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["sim", "sender", "reference", "seq"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sim", "sender", "reference", "total", "seq", "sent_at"], name="modems_part_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.sender} ref {self.reference}: {self.seq}/{self.total}"

@@ -200,7 +200,7 @@ SMS_SENDING_TIMEOUT_SECONDS = env_int("SMS_SENDING_TIMEOUT_SECONDS", 600)
 # Public base URL of this site, used to build status-callback URLs given to gateways.
 SMS_PUBLIC_URL = env("SMS_PUBLIC_URL", "").rstrip("/")
 # Dotted path of the callable that picks the route (SIM / gateway) of each outbound text.
-SMS_ROUTER = env("SMS_ROUTER", "sms.routing.default_router")
+SMS_ROUTER = env("SMS_ROUTER", "modems.routing.sim_router")
 # Steps run on every stored inbound text, in order (like middleware).
 SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation")
 # Model used by sms.api.send_template (pymess's PYMESS_SMS_TEMPLATE_MODEL).
@@ -242,6 +242,23 @@ SMS_GATEWAY_TIMEOUT_SECONDS = env_float("SMS_GATEWAY_TIMEOUT_SECONDS", 15.0)
 # --- Replies (replies app) ---------------------------------------------------------------
 
 # --- Modems, SIM cards and networks (modems app) -------------------------------------------
+
+# SMS_ROUTER (above) defaults to modems.routing.sim_router: an active SIM within its daily
+# limit for each text; with no SIM configured it hands over to sms.routing.default_router.
+SMS_BACKENDS["modem"] = "modems.backend.ModemBackend"
+# Gateway-account SIMs name the environment variables holding their credentials; only names
+# with this prefix are accepted (so SECRET_KEY or DATABASE_URL can never be sent anywhere).
+MODEMS_CREDENTIALS_ENV_PREFIX = env("MODEMS_CREDENTIALS_ENV_PREFIX", "SIM_")
+MODEMS_BAUDRATE = env_int("MODEMS_BAUDRATE", 115200)
+# Seconds to wait for an ordinary AT answer, and for the network to accept a text (+CMGS).
+MODEMS_COMMAND_TIMEOUT = env_float("MODEMS_COMMAND_TIMEOUT", 10.0)
+MODEMS_SEND_TIMEOUT = env_float("MODEMS_SEND_TIMEOUT", 60.0)
+# Texts one dispatcher batch gives one modem (a modem sends one every few seconds; keep
+# this × ~5 s well under SMS_SENDING_TIMEOUT_SECONDS). The rest go with the next batch.
+MODEMS_MAX_TEXTS_PER_BATCH = env_int("MODEMS_MAX_TEXTS_PER_BATCH", 60)
+# Parts of a long incoming text wait this long for their siblings, then the text is stored
+# with a marker where parts are missing (nothing is dropped).
+MODEMS_PART_MAX_AGE_HOURS = env_int("MODEMS_PART_MAX_AGE_HOURS", 24)
 
 # --- Background work ---------------------------------------------------------------------
 

@@ -1,0 +1,495 @@
+"""A driver for USB GSM modems that speak the 3GPP TS 27.005/27.007 AT command set.
+
+Works with anything pyserial opens: a device path (``/dev/ttyUSB2``), a pseudo-terminal
+(the simulator), ``loop://`` or ``socket://host:port`` (a modem behind ser2net).
+
+Failure model, which the rest of the app relies on:
+
+* Every failure is a ``ModemError`` subclass with a message a person can act on.
+* ``SendNotSent``-style failures (no ``>`` prompt, ``+CMS ERROR`` before or after the PDU)
+  mean the text did *not* leave: safe to retry.
+* Once the PDU and Ctrl-Z are written, a time-out or a dropped link raises ``SendAmbiguous``:
+  the modem may have handed the text to the network, so it must not be re-sent blindly.
+* Reading never deletes: the caller deletes a stored text (``delete``) only after it is
+  committed to the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import termios
+import time
+from dataclasses import dataclass
+
+import serial
+
+from modems import pdu
+
+logger = logging.getLogger(__name__)
+
+CTRL_Z, ESC = b"\x1a", b"\x1b"
+# What pyserial lets through when a USB modem vanishes: its own exception, an OSError from
+# read/write, or a bare termios.error from tcdrain/tcflush on a dead descriptor.
+LINK_ERRORS = (serial.SerialException, OSError, termios.error)
+FINAL_OK = "OK"
+_ERROR_RE = re.compile(r"^\+(CMS|CME) ERROR:\s*(.+)$")
+# Unsolicited result codes a modem may slip between our lines: a new text arrived (+CMTI),
+# a status report (+CDSI), Huawei's periodic ^RSSI/^MODE/^BOOT/^DSFLOWRPT chatter.
+_URC_PREFIXES = ("+CMTI:", "+CDSI:", "+CDS:", "RING", "^", "+CREG: ", "+CGREG: ", "+CUSD:", "NO CARRIER")
+
+CMS_ERRORS = {
+    1: "unassigned (unallocated) number",
+    8: "operator determined barring",
+    10: "call barred",
+    21: "short message transfer rejected",
+    27: "destination out of service",
+    28: "unidentified subscriber",
+    29: "facility rejected",
+    30: "unknown subscriber",
+    38: "network out of order",
+    41: "temporary failure",
+    42: "congestion",
+    47: "resources unavailable",
+    50: "requested facility not subscribed",
+    69: "requested facility not implemented",
+    95: "invalid message",
+    96: "invalid mandatory information",
+    111: "protocol error",
+    127: "interworking, unspecified",
+    300: "ME failure",
+    301: "SMS service of ME reserved",
+    302: "operation not allowed",
+    303: "operation not supported",
+    304: "invalid PDU mode parameter",
+    305: "invalid text mode parameter",
+    310: "SIM not inserted",
+    311: "SIM PIN required",
+    313: "SIM failure",
+    314: "SIM busy",
+    315: "SIM wrong",
+    316: "SIM PUK required",
+    320: "memory failure",
+    321: "invalid memory index",
+    322: "SIM memory full",
+    330: "SMSC address unknown",
+    331: "no network service",
+    332: "network timeout",
+    500: "unknown error",
+}
+#: Network causes that no retry can fix: the number or the text is the problem.
+PERMANENT_CMS = frozenset({1, 8, 10, 21, 28, 29, 30, 50, 95, 96, 304})
+
+REGISTRATION = {
+    0: "not registered, not searching",
+    1: "registered, home network",
+    2: "searching",
+    3: "registration denied",
+    4: "unknown",
+    5: "registered, roaming",
+}
+
+
+class ModemError(Exception):
+    """Something went wrong talking to a modem. ``retryable``: trying later may work."""
+
+    retryable = True
+
+
+class ModemUnavailable(ModemError):
+    """The port cannot be opened (unplugged, wrong path, in use)."""
+
+
+class ModemBusy(ModemUnavailable):
+    """Another process (the dispatcher, read_in) holds the port: try again shortly."""
+
+
+class ModemDisconnected(ModemError):
+    """The link dropped mid-command (unplugged, serial error, end of stream)."""
+
+
+class ModemTimeout(ModemError):
+    """No final result code in time."""
+
+
+class ModemGarbage(ModemError):
+    """A response we cannot make sense of."""
+
+
+class CommandError(ModemError):
+    """The modem answered ERROR, +CME ERROR or +CMS ERROR."""
+
+    def __init__(self, command: str, kind: str = "", code: int | None = None, text: str = ""):
+        self.command, self.kind, self.code = command, kind, code
+        if kind == "CMS" and code is not None:
+            text = text or CMS_ERRORS.get(code, "")
+        self.reason = text
+        label = f"+{kind} ERROR {code}" if kind else "ERROR"
+        super().__init__(f"{command}: {label}" + (f" ({text})" if text else ""))
+        self.retryable = not (kind == "CMS" and code in PERMANENT_CMS)
+
+    @property
+    def memory_full(self) -> bool:
+        return self.kind == "CMS" and self.code == 322
+
+
+class SimNotReady(ModemError):
+    """AT+CPIN? did not answer READY (PIN needed, no SIM)."""
+
+
+class SendAmbiguous(ModemError):
+    """The PDU went to the modem but its answer never came: the text may have been sent."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, sent_refs: list[int] | None = None):
+        super().__init__(message)
+        self.sent_refs = sent_refs or []
+
+
+class SendPartial(ModemError):
+    """Some parts of a long text went out, a later one failed: re-sending would duplicate."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, sent_refs: list[int]):
+        super().__init__(message)
+        self.sent_refs = sent_refs
+
+
+@dataclass
+class StoredText:
+    """One +CMGL entry: storage index, status (0 unread, 1 read, 2 stored unsent, 3 sent), PDU."""
+
+    index: int
+    status: int
+    pdu: str
+
+
+@dataclass
+class ModemStatus:
+    sim: str  # AT+CPIN? answer, e.g. READY or SIM PIN
+    signal_rssi: int | None  # 0-31, None when unknown (99)
+    registration: int | None
+    operator: str = ""
+    storage_used: int | None = None
+    storage_total: int | None = None
+
+    @property
+    def signal_dbm(self) -> int | None:
+        return None if self.signal_rssi is None else -113 + 2 * self.signal_rssi
+
+    @property
+    def registration_text(self) -> str:
+        return REGISTRATION.get(self.registration, "unknown") if self.registration is not None else "unknown"
+
+    @property
+    def registered(self) -> bool:
+        return self.registration in (1, 5)
+
+
+class Modem:
+    """One open connection to a modem. Use as a context manager."""
+
+    def __init__(
+        self,
+        port: str,
+        *,
+        baudrate: int = 115200,
+        timeout: float = 10.0,
+        send_timeout: float = 60.0,
+        prompt_timeout: float = 10.0,
+        lock_wait: float = 5.0,
+    ):
+        self.port = port
+        self.baudrate = baudrate
+        self.timeout = timeout
+        self.send_timeout = send_timeout
+        self.prompt_timeout = prompt_timeout
+        self.lock_wait = lock_wait
+        self._serial = None
+        self._buffer = b""
+
+    # --- Connection --------------------------------------------------------------------------
+
+    def open(self) -> Modem:
+        """Open the port with an exclusive lock (flock), waiting up to ``lock_wait`` seconds.
+
+        The dispatcher and ``read_in`` run from cron at the same minute: two processes
+        interleaving AT commands on one modem would corrupt both conversations.
+        """
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            try:
+                self._serial = serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.05, exclusive=True)
+                break
+            except (serial.SerialException, OSError, ValueError) as exc:
+                if "exclusively lock" not in str(exc):
+                    raise ModemUnavailable(f"Cannot open modem at {self.port}: {exc}") from exc
+                if time.monotonic() > deadline:
+                    raise ModemBusy(f"Modem at {self.port} is in use by another process") from exc
+                time.sleep(0.2)
+        self._buffer = b""
+        return self
+
+    def close(self) -> None:
+        if self._serial is not None:
+            try:
+                self._serial.close()
+            except LINK_ERRORS:
+                pass
+            self._serial = None
+
+    def __enter__(self) -> Modem:
+        return self.open() if self._serial is None else self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- Low level ----------------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        if self._serial is None:
+            raise ModemDisconnected(f"Modem at {self.port} is not open")
+        try:
+            self._serial.write(data)
+            self._serial.flush()
+        except LINK_ERRORS as exc:
+            raise ModemDisconnected(f"Lost the modem at {self.port} while writing: {exc}") from exc
+
+    def _read_some(self) -> bytes:
+        try:
+            return self._serial.read(self._serial.in_waiting or 1)
+        except (*LINK_ERRORS, TypeError) as exc:
+            # pyserial reports an unplugged USB modem or a closed pty as a SerialException
+            # ("device reports readiness to read but returned no data").
+            raise ModemDisconnected(f"Lost the modem at {self.port}: {exc}") from exc
+
+    def _discard_input(self) -> None:
+        """Drop anything left over (a late answer to a timed-out command, noise)."""
+        self._buffer = b""
+        try:
+            self._serial.reset_input_buffer()
+        except LINK_ERRORS as exc:
+            raise ModemDisconnected(f"Lost the modem at {self.port}: {exc}") from exc
+
+    def _read_until_final(self, command: str, timeout: float, *, prompt: bool = False) -> list[str]:
+        """Lines up to a final result code; returns the lines before OK (or ['>'] for a prompt)."""
+        deadline = time.monotonic() + timeout
+        lines: list[str] = []
+        while True:
+            while b"\n" in self._buffer or (prompt and self._buffer.lstrip().startswith(b">")):
+                if prompt and self._buffer.lstrip().startswith(b">"):
+                    self._buffer = b""
+                    return [">"]
+                raw, _, self._buffer = self._buffer.partition(b"\n")
+                line = raw.strip(b"\r\x00 ").decode("ascii", errors="replace")
+                if not line or line == command:  # blank, or our own echo
+                    continue
+                if line == FINAL_OK:
+                    return lines
+                if line == "ERROR":
+                    raise CommandError(command)
+                match = _ERROR_RE.match(line)
+                if match:
+                    kind, value = match.groups()
+                    code = int(value) if value.strip().isdigit() else None
+                    raise CommandError(command, kind, code, "" if code is not None else value)
+                if line.startswith(_URC_PREFIXES) and not line.startswith(_expected_prefix(command)):
+                    logger.debug("URC from %s: %s", self.port, line)
+                    continue
+                lines.append(line)
+            if time.monotonic() > deadline:
+                raise ModemTimeout(
+                    f"{command}: no answer from the modem at {self.port} within {timeout:g} s"
+                    + (f" (got {lines[-1][:60]!r})" if lines else "")
+                )
+            self._buffer += self._read_some()
+
+    def command(self, command: str, *, timeout: float | None = None) -> list[str]:
+        """Send one AT command; return its information lines (without OK) or raise."""
+        self._discard_input()
+        self._write(command.encode("ascii") + b"\r")
+        return self._read_until_final(command, timeout or self.timeout)
+
+    # --- Commands --------------------------------------------------------------------------------
+
+    def initialise(self) -> None:
+        """Echo off, numeric errors, PDU mode. A couple of bare ATs first to sync the line."""
+        for attempt in range(3):
+            try:
+                self.command("AT", timeout=min(self.timeout, 3.0))
+                break
+            except (ModemTimeout, CommandError):
+                if attempt == 2:
+                    raise
+                self._write(ESC)  # a previous run may have left the modem waiting at ">"
+        self.command("ATE0")
+        self.command("AT+CMEE=1")
+        self.command("AT+CMGF=0")
+        try:
+            # Store incoming texts on the SIM and only notify (+CMTI): a modem left in "route
+            # directly to the terminal" mode (+CMT) would hand texts to nobody and they'd be lost.
+            self.command("AT+CNMI=2,1,0,0,0")
+        except CommandError:
+            logger.info("Modem at %s does not take AT+CNMI=2,1,0,0,0; keeping its setting", self.port)
+
+    def sim_status(self) -> str:
+        lines = self.command("AT+CPIN?")
+        value = _info(lines, "+CPIN:", "AT+CPIN?")
+        return value.strip().strip('"')
+
+    def require_sim(self) -> None:
+        try:
+            status = self.sim_status()
+        except CommandError as exc:
+            raise SimNotReady(f"SIM not ready at {self.port}: {exc}") from exc
+        if status != "READY":
+            raise SimNotReady(f"SIM not ready at {self.port}: {status}")
+
+    def signal(self) -> int | None:
+        """RSSI 0-31 from AT+CSQ (None when the modem does not know: 99)."""
+        value = _info(self.command("AT+CSQ"), "+CSQ:", "AT+CSQ")
+        try:
+            rssi = int(value.split(",")[0])
+        except ValueError:
+            raise ModemGarbage(f"AT+CSQ: cannot read {value!r}") from None
+        return None if rssi == 99 else rssi
+
+    def registration(self) -> int | None:
+        value = _info(self.command("AT+CREG?"), "+CREG:", "AT+CREG?")
+        fields = value.split(",")
+        try:
+            return int(fields[1] if len(fields) > 1 else fields[0])
+        except ValueError:
+            raise ModemGarbage(f"AT+CREG?: cannot read {value!r}") from None
+
+    def operator(self) -> str:
+        value = _info(self.command("AT+COPS?"), "+COPS:", "AT+COPS?")
+        fields = value.split(",")
+        return fields[2].strip('"') if len(fields) > 2 else ""
+
+    def storage(self) -> tuple[int, int] | None:
+        """(used, total) of the preferred message storage, from AT+CPMS?."""
+        value = _info(self.command("AT+CPMS?"), "+CPMS:", "AT+CPMS?")
+        fields = value.split(",")
+        try:
+            return int(fields[1]), int(fields[2])
+        except (IndexError, ValueError):
+            return None
+
+    def status(self) -> ModemStatus:
+        sim = self.sim_status()
+        result = ModemStatus(sim=sim, signal_rssi=self.signal(), registration=self.registration())
+        for name, call in (("operator", self.operator), ("storage", self.storage)):
+            try:
+                value = call()
+            except CommandError:  # optional commands: not every modem has them
+                continue
+            if name == "operator":
+                result.operator = value
+            elif value:
+                result.storage_used, result.storage_total = value
+        return result
+
+    def send_pdu(self, part: pdu.SubmitPart) -> int:
+        """Submit one PDU; returns the network's message reference from +CMGS."""
+        command = f"AT+CMGS={part.tpdu_length}"
+        self._discard_input()
+        self._write(command.encode("ascii") + b"\r")
+        try:
+            self._read_until_final(command, self.prompt_timeout, prompt=True)
+        except ModemTimeout:
+            # Nothing was submitted: cancel the half-open command so the modem is usable again.
+            try:
+                self._write(ESC)
+            except ModemDisconnected:
+                pass
+            raise ModemTimeout(f"{command}: the modem at {self.port} never asked for the text (no '>')") from None
+        # From here on the modem may hold the text: only a clean answer tells us what happened.
+        try:
+            self._write(part.pdu.encode("ascii") + CTRL_Z)
+            lines = self._read_until_final(command, self.send_timeout)
+        except (ModemTimeout, ModemDisconnected) as exc:
+            raise SendAmbiguous(f"The text may have been sent: {exc}") from exc
+        except CommandError:
+            raise  # the network or the modem refused it: not sent
+        value = _info(lines, "+CMGS:", command, error=SendAmbiguous)
+        try:
+            return int(value.split(",")[0])
+        except ValueError:
+            raise SendAmbiguous(f"The text may have been sent: unreadable answer {value!r}") from None
+
+    def send_text(self, number: str, text: str, *, reference: int = 0) -> list[int]:
+        """Send a text (several concatenated parts when long). Returns the message references."""
+        refs: list[int] = []
+        parts = pdu.encode_submit(number, text, reference=reference)
+        for seq, part in enumerate(parts, start=1):
+            try:
+                refs.append(self.send_pdu(part))
+            except SendAmbiguous as exc:
+                exc.sent_refs = refs
+                raise
+            except ModemError as exc:
+                if refs:
+                    raise SendPartial(
+                        f"Part {seq} of {len(parts)} failed after {len(refs)} went out: {exc}", sent_refs=refs
+                    ) from exc
+                raise
+        return refs
+
+    def list_texts(self, stat: int = 4) -> tuple[list[StoredText], list[str]]:
+        """Every stored text (AT+CMGL=4 in PDU mode). Returns (texts, problems).
+
+        A listing line we cannot read is reported in ``problems`` and its text stays on the SIM.
+        """
+        # Listing a full SIM takes a while on real modems.
+        lines = self.command(f"AT+CMGL={stat}", timeout=self.timeout * 3)
+        texts, problems = [], []
+        pending = None
+        for line in lines:
+            if line.startswith("+CMGL:"):
+                if pending is not None:
+                    problems.append(f"entry {pending[0]} had no PDU line")
+                fields = line[6:].split(",")
+                try:
+                    pending = (int(fields[0]), int(fields[1]))
+                except (IndexError, ValueError):
+                    problems.append(f"unreadable listing line {line[:60]!r}")
+                    pending = None
+                continue
+            if pending is None:
+                problems.append(f"unexpected line {line[:60]!r}")
+                continue
+            if not re.fullmatch(r"[0-9A-Fa-f]+", line):
+                problems.append(f"entry {pending[0]}: PDU is not hex")
+            else:
+                texts.append(StoredText(index=pending[0], status=pending[1], pdu=line))
+            pending = None
+        if pending is not None:
+            problems.append(f"entry {pending[0]} had no PDU line")
+        return texts, problems
+
+    def read_text(self, index: int) -> StoredText:
+        lines = self.command(f"AT+CMGR={index}")
+        header = _info(lines, "+CMGR:", f"AT+CMGR={index}")
+        position = next(i for i, line in enumerate(lines) if line.startswith("+CMGR:"))
+        if position + 1 >= len(lines):
+            raise ModemGarbage(f"AT+CMGR={index}: no PDU line")
+        return StoredText(index=index, status=int(header.split(",")[0]), pdu=lines[position + 1])
+
+    def delete(self, index: int) -> None:
+        self.command(f"AT+CMGD={index}")
+
+
+def _expected_prefix(command: str) -> str:
+    """ "AT+CREG?" expects "+CREG:": such lines are answers, not unsolicited codes."""
+    name = command[2:].split("=")[0].rstrip("?")
+    return f"{name}:" if name.startswith("+") else "\x00"
+
+
+def _info(lines: list[str], prefix: str, command: str, *, error: type[ModemError] = ModemGarbage) -> str:
+    for line in lines:
+        if line.startswith(prefix):
+            return line[len(prefix) :].strip()
+    raise error(f"{command}: expected {prefix} in the answer, got {lines[:3]!r}")

@@ -1,0 +1,99 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.conf import settings
+
+from modems.models import ENV_NAME_RE, OPTION_RE, Network, SimCard
+from sms.phone import InvalidNumber, normalise
+
+
+class NetworkForm(forms.ModelForm):
+    class Meta:
+        model = Network
+        fields = ["name", "kind", "carrier_names", "mcc_mnc"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("save", "Save network"))
+
+
+def _gateway_choices():
+    return [("", "—")] + [(slug, slug) for slug in settings.SMS_BACKENDS if slug != "modem"]
+
+
+class SimCardForm(forms.ModelForm):
+    """A SIM in a modem (device path) or a gateway account (backend + credential variables).
+
+    Credentials are entered as ``option=ENV_VARIABLE`` lines: the secrets stay in the
+    environment, the database and this form only ever see the variable names.
+    """
+
+    KIND_CHOICES = [("modem", "SIM in a USB modem"), ("gateway", "Gateway account")]
+    kind = forms.ChoiceField(choices=KIND_CHOICES, widget=forms.RadioSelect, initial="modem")
+    backend = forms.ChoiceField(choices=_gateway_choices, required=False, label="Gateway backend")
+    credentials = forms.CharField(
+        label="Credential variables",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "account_sid=SIM_SHOP2_TWILIO_SID"}),
+        help_text="One option=ENVIRONMENT_VARIABLE per line. The values stay in the server's environment "
+        "and are never stored or shown here.",
+    )
+
+    class Meta:
+        model = SimCard
+        fields = ["name", "network", "number", "kind", "device", "backend", "daily_limit", "priority", "active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "credentials"
+        ].help_text += f" Variable names must start with {settings.MODEMS_CREDENTIALS_ENV_PREFIX}."
+        if self.instance.pk:
+            self.initial["kind"] = "modem" if self.instance.is_modem else "gateway"
+            self.initial["credentials"] = "\n".join(f"{k}={v}" for k, v in self.instance.credentials_env.items())
+        self.order_fields(["name", "network", "number", "kind", "device", "backend", "credentials"])
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("save", "Save SIM"))
+
+    def clean_number(self):
+        number = self.cleaned_data["number"].strip()
+        if not number:
+            return ""
+        try:
+            return normalise(number)
+        except InvalidNumber as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_credentials(self):
+        mapping = {}
+        prefix = settings.MODEMS_CREDENTIALS_ENV_PREFIX
+        for line in self.cleaned_data["credentials"].splitlines():
+            if not line.strip():
+                continue
+            option, sep, env_name = (part.strip() for part in line.partition("="))
+            if not sep or not OPTION_RE.match(option):
+                raise forms.ValidationError(f"{line.strip()!r}: write option=VARIABLE_NAME")
+            if not ENV_NAME_RE.match(env_name) or not env_name.startswith(prefix):
+                raise forms.ValidationError(f"{env_name!r}: variable names are upper case and start with {prefix}")
+            mapping[option] = env_name
+        return mapping
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == "modem":
+            if not data.get("device"):
+                self.add_error("device", "Give the modem's serial device, e.g. /dev/ttyUSB2.")
+            data["backend"], data["credentials"] = "", {}
+        elif data.get("kind") == "gateway":
+            if not data.get("backend"):
+                self.add_error("backend", "Choose the gateway this account belongs to.")
+            data["device"] = ""
+        return data
+
+    def _post_clean(self):
+        # The model's clean() checks the same rules; give it the values the form decided on.
+        self.instance.credentials_env = self.cleaned_data.get("credentials", {}) or {}
+        self.instance.backend = self.cleaned_data.get("backend", "") or ""
+        self.instance.device = self.cleaned_data.get("device", "") or ""
+        super()._post_clean()

@@ -1,0 +1,174 @@
+"""The SIM router (``settings.SMS_ROUTER``): which SIM carries each outbound text.
+
+For each text: an active SIM with allowance left today for all its parts, preferring the SIM
+the text asks for (``extra_sender_data["prefer_sim"]``: follow-ups stay on the SIM of the first
+text), then a SIM on the recipient's network, then higher priority, then the least used today.
+
+Allowance is *reserved* with a conditional UPDATE before the Route is returned and given back
+through ``Route.on_outcome`` for texts that did not go, so concurrent dispatchers never push a
+SIM past its limit. A dispatcher that dies mid-send keeps its reservation: the count may end
+up above the texts actually sent, never the other way round.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+
+from django.conf import settings
+from django.utils import timezone
+
+from modems.models import SimCard, SimDayCount
+from sms.backends import BaseBackend, get_backend
+from sms.routing import Deferral, Route, default_router
+
+logger = logging.getLogger(__name__)
+
+ALL_AT_LIMIT = "every SIM has reached its daily limit"
+NONE_ACTIVE = "no active SIM card can send (all switched off, or their credentials are not set)"
+NONE_ACTIVE_WAIT = timedelta(minutes=10)
+MODEM_BUSY = "waiting for a free modem: it goes out with the next batch"
+
+
+@lru_cache(maxsize=100_000)
+def recipient_carrier(number: str) -> str:
+    """The carrier libphonenumber gives for a number's range ("" when unknown or ported)."""
+    import phonenumbers
+    from phonenumbers import carrier
+
+    try:
+        return carrier.name_for_number(phonenumbers.parse(number, None), "en")
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+def tomorrow_midnight(now: datetime | None = None) -> datetime:
+    today = timezone.localdate(now)
+    return timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min))
+
+
+def backend_for(sim: SimCard) -> BaseBackend:
+    if sim.is_modem:
+        return get_backend("modem", device=sim.device, sim_id=sim.pk)
+    return get_backend(sim.backend, **sim.credentials())
+
+
+def sim_router(messages) -> list[Route | Deferral]:
+    sims = [sim for sim in SimCard.objects.active().select_related("network") if sim.is_modem or sim.backend]
+    if not sims and not SimCard.objects.exists():
+        return default_router(messages)
+    decisions: list[Route | Deferral | None] = [None] * len(messages)
+    # A text that names its backend (the demo, an API caller) goes where it asks.
+    explicit = [i for i, m in enumerate(messages) if m.extra_sender_data.get("backend")]
+    if explicit:
+        for i, decision in zip(explicit, default_router([messages[i] for i in explicit]), strict=True):
+            decisions[i] = decision
+    usable = []
+    for sim in sims:
+        if not sim.is_modem and sim.missing_credentials():
+            logger.warning("SIM %s skipped: environment variables not set: %s", sim, sim.missing_credentials())
+            continue
+        usable.append(sim)
+    pending = [(i, m) for i, m in enumerate(messages) if decisions[i] is None]
+    if pending and not usable:
+        wait = Deferral(reason=NONE_ACTIVE, until=timezone.now() + NONE_ACTIVE_WAIT)
+        for index, _message in pending:
+            decisions[index] = wait
+    elif pending:
+        _plan(pending, usable, decisions)
+    return decisions
+
+
+def _plan(pending, sims: list[SimCard], decisions: list) -> None:
+    day = timezone.localdate()
+    by_pk = {sim.pk: sim for sim in sims}
+    SimDayCount.objects.ensure(by_pk, day)
+    used = dict(SimDayCount.objects.filter(sim_id__in=by_pk, date=day).values_list("sim_id", "sent"))
+    remaining = {pk: sim.daily_limit - used.get(pk, 0) for pk, sim in by_pk.items()}
+    # Names each SIM's network answers to, case-folded once per batch.
+    names = {
+        sim.pk: {sim.network.name.casefold()} | {n.strip().casefold() for n in sim.network.carrier_names.split(",")}
+        for sim in sims
+    }
+    excluded: dict[int, set[int]] = defaultdict(set)
+    routes: dict[int, Route] = {}
+    deferral = Deferral(reason=ALL_AT_LIMIT, until=tomorrow_midnight())
+    # A modem sends a text every few seconds: a whole batch on one modem would keep the last
+    # texts in SENDING past SMS_SENDING_TIMEOUT_SECONDS, where recovery would mark them UNKNOWN.
+    cap = settings.MODEMS_MAX_TEXTS_PER_BATCH
+    taken: dict[int, int] = defaultdict(int)
+    busy = Deferral(reason=MODEM_BUSY, until=timezone.now())
+
+    while pending:
+        plan: dict[int, list] = defaultdict(list)
+        for index, message in pending:
+            parts = max(message.segments, 1)
+            carrier = recipient_carrier(message.recipient).casefold()
+            free = [s for s in sims if not (s.is_modem and taken[s.pk] >= cap)]
+            sim = _pick(message, parts, free, remaining, excluded[index], carrier, names)
+            if sim is None:
+                at_limit = _pick(message, parts, sims, remaining, excluded[index], carrier, names) is None
+                decisions[index] = deferral if at_limit else busy
+                continue
+            remaining[sim.pk] -= parts
+            taken[sim.pk] += 1
+            plan[sim.pk].append((index, message, parts))
+        pending = []
+        for pk, items in plan.items():
+            sim = by_pk[pk]
+            won = []
+            if SimDayCount.objects.reserve(
+                sim_id=pk, day=day, parts=sum(p for _, _, p in items), limit=sim.daily_limit
+            ):
+                won = items
+            else:
+                # Another dispatcher took some of this SIM's allowance since we read it: one
+                # text at a time now; the ones that no longer fit look for another SIM.
+                for item in items:
+                    if SimDayCount.objects.reserve(sim_id=pk, day=day, parts=item[2], limit=sim.daily_limit):
+                        won.append(item)
+                    else:
+                        excluded[item[0]].add(pk)
+                        taken[pk] -= 1
+                        pending.append(item[:2])
+                current = SimDayCount.objects.filter(sim_id=pk, date=day).values_list("sent", flat=True).first()
+                remaining[pk] = sim.daily_limit - (current or 0)
+            if won:
+                route = routes.get(pk) or _route(sim, day)
+                routes[pk] = route
+                for index, _message, _parts in won:
+                    decisions[index] = route
+
+
+def _pick(message, parts: int, sims, remaining, excluded, carrier: str, names) -> SimCard | None:
+    candidates = [s for s in sims if remaining[s.pk] >= parts and s.pk not in excluded]
+    if not candidates:
+        return None
+    preferred = message.extra_sender_data.get("prefer_sim")
+    for sim in candidates:
+        if preferred is not None and str(sim.pk) == str(preferred):
+            return sim
+    return min(
+        candidates,
+        key=lambda s: (
+            not (carrier and carrier in names[s.pk]),
+            -s.priority,
+            s.daily_limit - remaining[s.pk],
+            s.pk,
+        ),
+    )
+
+
+def _route(sim: SimCard, day) -> Route:
+    backend = backend_for(sim)
+
+    def on_outcome(sent, failed) -> None:
+        # Texts that may have reached the network (a modem that dropped after the PDU) keep
+        # their allowance: counting a text that went out as unsent could break the limit.
+        maybe_sent = getattr(backend, "maybe_sent_pks", set())
+        back = sum(max(m.segments, 1) for m in failed if m.pk not in maybe_sent)
+        SimDayCount.objects.release(sim_id=sim.pk, day=day, parts=back)
+
+    return Route(backend=backend, sim_id=sim.pk, sender=sim.number, on_outcome=on_outcome)

@@ -1,0 +1,35 @@
+import django_tables2 as tables
+
+from modems.models import Network, SimCard
+
+
+class SimCardTable(tables.Table):
+    name = tables.Column(accessor="pk", verbose_name="SIM", linkify=True, order_by=("name", "number"))
+    network = tables.Column()
+    route = tables.Column(accessor="route_label", verbose_name="Sends through", orderable=False)
+    today = tables.TemplateColumn(
+        template_name="modems/_today_bar.html", verbose_name="Sent today / limit", order_by=("sent_today",)
+    )
+    signal = tables.TemplateColumn(template_name="modems/_signal.html", order_by=("signal_rssi",))
+    priority = tables.Column()
+    active = tables.BooleanColumn()
+
+    class Meta:
+        model = SimCard
+        fields = ["name", "network", "number", "route", "today", "signal", "priority", "active"]
+        attrs = {"class": "table table-sm table-hover align-middle", "id": "sims"}
+        row_attrs = {"data-sim": lambda record: record.pk}
+
+    def render_name(self, record):
+        return str(record)
+
+
+class NetworkTable(tables.Table):
+    name = tables.Column(linkify=True)
+    kind = tables.Column()
+    sim_count = tables.Column(verbose_name="SIMs")
+
+    class Meta:
+        model = Network
+        fields = ["name", "kind", "carrier_names", "mcc_mnc", "sim_count"]
+        attrs = {"class": "table table-sm table-hover", "id": "networks"}

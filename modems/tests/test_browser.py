@@ -1,0 +1,70 @@
+"""Adding a SIM in the dashboard with real Chromium."""
+
+import os
+import shutil
+
+import pytest
+
+from modems.models import SimCard
+from modems.testing import create_network
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Chromium is not installed"),
+]
+
+
+@pytest.fixture
+def page(live_server):
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        page = browser.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+        browser.close()
+        # ORM calls made while Playwright's greenlet runs get their own connection (asgiref
+        # locals follow the context): close it, or PostgreSQL cannot drop the test database.
+        from django.db import connections
+
+        connections.close_all()
+
+
+def test_staff_adds_a_modem_sim_and_sees_it_listed(page, live_server, staff_user):
+    create_network("EE", carrier_names="EE")
+    page.goto(f"{live_server.url}/login/?next=/modems/")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", "staff-pass-123")
+    page.click("button[type=submit], input[type=submit]")
+    page.click("text=Add a SIM")
+    page.fill("#id_name", "Dongle A")
+    page.select_option("#id_network", label="EE")
+    page.fill("#id_number", "07911 123456")
+    assert not page.is_visible("#id_backend")  # the gateway fields hide for a modem
+    page.fill("#id_device", "/dev/ttyUSB2")
+    page.fill("#id_daily_limit", "150")
+    page.click("input[type=submit][value='Save SIM']")
+    page.wait_for_selector("#sent-today")
+    assert "0 / 150" in page.inner_text("#sent-today")
+    sim = SimCard.objects.get()
+    assert (sim.name, sim.device, sim.number) == ("Dongle A", "/dev/ttyUSB2", "+447911123456")
+    page.click("text=SIM cards")
+    assert page.inner_text(f"tr[data-sim='{sim.pk}']").count("Dongle A") == 1
+    assert page.get_attribute(f"tr[data-sim='{sim.pk}'] [data-today]", "data-today") == "0/150"
+
+
+def test_switching_to_gateway_shows_the_credential_fields(page, live_server, staff_user):
+    create_network("Gateway")
+    page.goto(f"{live_server.url}/login/?next=/modems/sims/new/")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", "staff-pass-123")
+    page.click("button[type=submit], input[type=submit]")
+    page.check("input[name=kind][value=gateway]")
+    assert page.is_visible("#id_credentials") and not page.is_visible("#id_device")
