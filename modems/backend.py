@@ -9,10 +9,9 @@ How failures map onto the dispatcher's retry policy:
   network refuses it with a temporary ``+CMS ERROR`` → temporary ``BackendError``: retried;
 * a ``+CMS ERROR`` that no retry can fix (unassigned number, barred...) → permanent;
 * the link dropped (or went silent) *after* the PDU was handed over → the text may have gone
-  out. Re-sending could give the recipient a duplicate, so it is a permanent error coded
-  ``ambiguous`` whose message says so; its SIM allowance is kept. The same for a long text of
-  which some parts went out. (A dedicated UNKNOWN outcome in the dispatcher would be better
-  still: see the modems README section.)
+  out. Re-sending could give the recipient a duplicate, so it is an ``ambiguous`` error: the
+  dispatcher marks the text UNKNOWN and never re-sends it; its SIM allowance is kept. The same
+  for a long text of which some parts went out.
 """
 
 from __future__ import annotations
@@ -75,7 +74,7 @@ class ModemBackend(BaseBackend):
                     code = "ambiguous" if isinstance(exc, SendAmbiguous) else "partial"
                     error = BackendError(
                         f"May have been sent: {exc}. Not re-sent automatically to avoid a duplicate.",
-                        permanent=True,
+                        ambiguous=True,
                         code=code,
                     )
                     results.append(SendResult(message=message, error=error))

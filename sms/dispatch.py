@@ -211,6 +211,10 @@ def _record_failure(message: OutboundMessage, error: BackendError, now, summary:
         contact.opt_out(reason=f"Gateway: {text}", source="gateway", evidence=text)
         summary.refused += 1
         return
+    if error.ambiguous:
+        _finish([message], State.UNKNOWN, now, error=text, note=text)
+        summary.failed += 1
+        return
     if error.throttled:
         # Throttling is about us, not the text: wait as asked without spending an attempt.
         _requeue(

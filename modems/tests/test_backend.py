@@ -53,7 +53,7 @@ def test_unplugged_after_the_network_took_it_is_never_resent(modem_sim, modem_ca
     summary = dispatch()
     first.refresh_from_db()
     second.refresh_from_db()
-    assert first.state == State.ERROR and "May have been sent" in first.error and "[ambiguous]" in first.error
+    assert first.state == State.UNKNOWN and "May have been sent" in first.error and "[ambiguous]" in first.error
     assert second.state == State.ERROR_RETRY and "Not attempted" in second.error
     assert (summary.failed, summary.retry) == (1, 1)
     assert count(modem_card) == 1  # the ambiguous one keeps its allowance

@@ -28,6 +28,8 @@ class BackendError(Exception):
     ``retry_after``: seconds the gateway asked us to wait (HTTP 429 Retry-After, throttling).
     ``throttled``: the gateway is rate-limiting us; retry later without spending an attempt.
     ``opt_out``: the gateway says the recipient has opted out (Twilio 21610).
+    ``ambiguous``: the text may have gone out (the link dropped after the gateway or modem took
+    it). The dispatcher marks it UNKNOWN and never re-sends it blindly.
     """
 
     def __init__(
@@ -38,10 +40,12 @@ class BackendError(Exception):
         retry_after: float | None = None,
         throttled: bool = False,
         opt_out: bool = False,
+        ambiguous: bool = False,
         code: str = "",
     ):
         super().__init__(message)
-        self.permanent = permanent or opt_out
+        self.permanent = permanent or opt_out or ambiguous
+        self.ambiguous = ambiguous
         self.retry_after = retry_after
         self.throttled = throttled
         self.opt_out = opt_out

@@ -235,3 +235,14 @@ def test_concurrent_dispatchers_send_each_message_exactly_once(settings):
     assert len(set(SlowBackend.seen)) == 600
     assert OutboundMessage.objects.filter(state=State.SENT).count() == 600
     assert OutboundMessage.objects.filter(number_of_send_attempts=1).count() == 600
+
+
+def test_ambiguous_failure_is_unknown_and_never_retried(outbox):
+    message = create_message()
+    locmem.fail_next.append(BackendError("link dropped after the modem took the text", ambiguous=True))
+    dispatch()
+    message.refresh_from_db()
+    assert message.state == State.UNKNOWN and "link dropped" in message.error
+    OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=None)
+    dispatch()
+    assert outbox == []
