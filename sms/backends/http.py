@@ -75,3 +75,11 @@ def call(session: requests.Session, method: str, url: str, *, gateway: str, **kw
             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
         )
     return response
+
+
+def international(number) -> str:
+    """Gateways write international numbers without the "+" (447911123456); put it back so
+    the number is read as international, not in SMS_DEFAULT_REGION. National numbers (leading 0)
+    and sender names are left alone."""
+    text = str(number or "").strip()
+    return f"+{text}" if text.isdigit() and not text.startswith("0") and len(text) >= 8 else text
