@@ -148,11 +148,10 @@ class ClickatellBackend(BaseBackend):
             params["text"] = message.content.encode("utf-16-be").hex().upper()
         if message.segments > 1:
             params["concat"] = str(message.segments)
-        sender = message.sender or self.option("clickatell_from")
-        if sender:
-            params["from"] = sender
-        # Delayed delivery in minutes, per text (extra_sender_data) or for the whole account.
-        delay = message.extra_sender_data.get("deliv_time") or self.option("clickatell_deliv_time", "")
+        if message.sender:
+            params["from"] = message.sender
+        # Delayed delivery in minutes: per text (extra_sender_data) or per backend instance.
+        delay = message.extra_sender_data.get("deliv_time") or self.options.get("deliv_time")
         if delay:
             params["deliv_time"] = str(int(delay))
         return params

@@ -86,8 +86,7 @@ class SMSBroadcastBackend(BaseBackend):
         """One request per group of texts with the same words and sender."""
         groups: dict[tuple[str, str], list] = {}
         for message in messages:
-            sender = message.sender or self.option("smsbroadcast_from", "")
-            groups.setdefault((message.content, sender), []).append(message)
+            groups.setdefault((message.content, message.sender), []).append(message)
         results: dict[int, SendResult] = {}
         for (_, sender), group in groups.items():
             for chunk in _chunks(group):
