@@ -28,7 +28,7 @@ from sms.backends.base import (
     StatusReport,
     WebhookBadRequest,
 )
-from sms.backends.http import call, international, new_session
+from sms.backends.http import call, international, new_session, without_nul
 from sms.encoding import is_gsm7
 
 logger = logging.getLogger(__name__)
@@ -199,14 +199,15 @@ class ClickatellBackend(BaseBackend):
         sender = str(params.get("from") or params.get("fromNumber") or "")
         if not external_id or not sender:
             raise WebhookBadRequest("an inbound text needs moMsgId (or messageId) and from (or fromNumber)")
+        content = decode_text(params.get("text"), params.get("charset"), raw=params.get("_raw_text"))
         return [
             InboundData(
                 sender=international(sender),
                 recipient=international(params.get("to") or params.get("toNumber") or ""),
-                content=decode_text(params.get("text"), params.get("charset"), raw=params.get("_raw_text")),
+                content=without_nul(content),
                 external_id=external_id,
                 received_at=parse_timestamp(params.get("timestamp")),
-                raw={key: value for key, value in params.items() if not key.startswith("_")},
+                raw=without_nul({key: value for key, value in params.items() if not key.startswith("_")}),
             )
         ]
 
@@ -227,7 +228,7 @@ class ClickatellBackend(BaseBackend):
                 external_id=external_id,
                 reference=reference,
                 at=parse_timestamp(params.get("timestamp")),
-                raw={key: value for key, value in params.items() if not key.startswith("_")},
+                raw=without_nul({key: value for key, value in params.items() if not key.startswith("_")}),
             )
         ]
 

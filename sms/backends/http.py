@@ -83,3 +83,15 @@ def international(number) -> str:
     and sender names are left alone."""
     text = str(number or "").strip()
     return f"+{text}" if text.isdigit() and not text.startswith("0") and len(text) >= 8 else text
+
+
+def without_nul(value):
+    """Drop NUL characters from webhook data (nested dicts/lists too): PostgreSQL text and
+    jsonb cannot store them, and a stray %00 in a callback must not become a 500."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(item) for item in value]
+    return value

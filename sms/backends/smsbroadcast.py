@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from sms.backends.base import BackendError, BaseBackend, InboundData, SendResult, StatusReport, WebhookBadRequest
 from sms.backends.base import webhook_params as _webhook_params
-from sms.backends.http import call, international, new_session
+from sms.backends.http import call, international, new_session, without_nul
 from sms.phone import try_normalise
 
 logger = logging.getLogger(__name__)
@@ -224,7 +224,7 @@ class SMSBroadcastBackend(BaseBackend):
 
 
 def _params(request) -> dict[str, str]:
-    return {key: (value or "") for key, value in _webhook_params(request).items()}
+    return without_nul({key: (value or "") for key, value in _webhook_params(request).items()})
 
 
 def _inbound_id(params: dict[str, str]) -> str:

@@ -33,7 +33,7 @@ from sms.backends.base import (
     WebhookForbidden,
     webhook_params,
 )
-from sms.backends.http import retry_after_seconds, timeout
+from sms.backends.http import retry_after_seconds, timeout, without_nul
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +247,7 @@ class TwilioBackend(BaseBackend):
         raise WebhookForbidden("X-Twilio-Signature does not match")
 
     def parse_inbound(self, request) -> list[InboundData]:
-        params = webhook_params(request)
+        params = without_nul(webhook_params(request))
         sid = params.get("MessageSid") or params.get("SmsMessageSid") or params.get("SmsSid")
         sender = params.get("From", "")
         if not sid or not sender:
@@ -265,7 +265,7 @@ class TwilioBackend(BaseBackend):
         return [InboundData(sender=sender, recipient=recipient, content=content, external_id=sid, raw=params)]
 
     def parse_status(self, request) -> list[StatusReport]:
-        params = webhook_params(request)
+        params = without_nul(webhook_params(request))
         status = params.get("MessageStatus") or params.get("SmsStatus")
         sid = params.get("MessageSid") or params.get("SmsSid") or ""
         reference = request.GET.get("ref", "")
