@@ -38,9 +38,12 @@ OPT_OUT_ERRORS = {"122"}  # Destination mobile opted out
 THROTTLE_ERRORS = {
     "130",  # Maximum MT limit exceeded (until a time it names)
     "301",  # No credit left: about our account, not the text; it waits until someone tops up
-    "901",  # Internal error, try again
 }
-TEMPORARY_ERRORS = {"003", "005", "902"}  # session expired / missing session / system busy
+TEMPORARY_ERRORS = {
+    "003",  # Session ID expired
+    "005",  # Missing session ID
+    "901",  # Internal error: try again
+}
 # Everything else (authentication 001/002/004/007/108, invalid destination 105, invalid
 # sender 106, empty message 107, invalid unicode 116, number blocked 121, ...) is permanent.
 
@@ -78,8 +81,6 @@ def error_from_reply(code: str, text: str) -> BackendError:
         return BackendError(message, throttled=True, retry_after=_seconds_until(text), code=code)
     if code == "301":
         return BackendError(message, throttled=True, retry_after=900, code=code)
-    if code in THROTTLE_ERRORS:
-        return BackendError(message, throttled=True, code=code)
     if code in TEMPORARY_ERRORS:
         return BackendError(message, code=code)
     return BackendError(message, permanent=True, code=code)

@@ -57,9 +57,6 @@ PERMANENT_CODES = {
     21614,  # 'To' number is not a valid mobile number
     21617,  # Body exceeds the 1600 character limit
     21602,  # Message body is required
-    30003,  # Unreachable destination handset
-    30005,  # Unknown destination handset
-    30006,  # Landline or unreachable carrier
 }
 
 #: Twilio MessageStatus -> our state. None: still in flight (kept out of the history).

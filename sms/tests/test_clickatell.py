@@ -84,7 +84,7 @@ def test_https_is_used_unless_switched_off(settings):
         ("ERR: 121, Destination mobile number blocked", True, False, False, "121"),
         ("ERR: 122, Destination mobile opted out", True, False, True, "122"),
         ("ERR: 301, No Credit Left", False, True, False, "301"),
-        ("ERR: 901, Internal error - please retry", False, True, False, "901"),
+        ("ERR: 901, Internal error - please retry", False, False, False, "901"),
     ],
 )
 def test_err_answers_are_mapped(clickatell, body, permanent, throttled, opt_out, code):
