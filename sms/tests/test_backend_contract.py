@@ -45,6 +45,10 @@ class Harness:
     def status(self, client, *, message, delivered: bool):
         raise NotImplementedError
 
+    def raw(self, client, kind: str, body: bytes, content_type: str):
+        """POST an arbitrary body to a webhook, with valid credentials."""
+        raise NotImplementedError
+
 
 class ConsoleHarness(Harness):
     slug = "console"
@@ -78,6 +82,9 @@ class LocmemHarness(Harness):
     def status(self, client, *, message, delivered):
         state = "delivered" if delivered else "error_update"
         return client.post(f"/sms/status/locmem/?secret=s3cret&ref={message.reference}", {"state": state})
+
+    def raw(self, client, kind, body, content_type):
+        return client.post(f"/sms/{kind}/locmem/?secret=s3cret", body, content_type=content_type)
 
 
 class TwilioHarness(Harness):
@@ -117,6 +124,15 @@ class TwilioHarness(Harness):
         params = {"MessageSid": message.external_id, "MessageStatus": "delivered" if delivered else "undelivered"}
         return self._post(client, f"/sms/status/twilio/?ref={message.reference}", params)
 
+    def raw(self, client, kind, body, content_type):
+        from django.http import QueryDict
+
+        params = QueryDict(body, encoding="utf-8") if content_type.endswith("urlencoded") else {}
+        signature = RequestValidator(self.token).compute_signature(f"http://testserver/sms/{kind}/twilio/", params)
+        return client.post(
+            f"/sms/{kind}/twilio/", body, content_type=content_type, headers={"X-Twilio-Signature": signature}
+        )
+
 
 class ClickatellHarness(Harness):
     slug = "clickatell"
@@ -140,6 +156,9 @@ class ClickatellHarness(Harness):
             "status": "004" if delivered else "007",
         }
         return client.get("/sms/status/clickatell/", {**params, "secret": "click-secret"})
+
+    def raw(self, client, kind, body, content_type):
+        return client.post(f"/sms/{kind}/clickatell/?secret=click-secret", body, content_type=content_type)
 
 
 class SMSBroadcastHarness(Harness):
@@ -167,6 +186,9 @@ class SMSBroadcastHarness(Harness):
             "status": "Delivered" if delivered else "Failed",
         }
         return client.get("/sms/status/smsbroadcast/", {**params, "secret": "bc-secret"})
+
+    def raw(self, client, kind, body, content_type):
+        return client.post(f"/sms/{kind}/smsbroadcast/?secret=bc-secret", body, content_type=content_type)
 
 
 HARNESSES = [ConsoleHarness, LocmemHarness, SimulatedHarness, TwilioHarness, ClickatellHarness, SMSBroadcastHarness]
@@ -249,3 +271,42 @@ def test_a_delivery_report_settles_the_text(harness, client, delivered):
         assert message.state in (State.DELIVERED, State.ERROR_UPDATE)
     else:
         assert message.state == (State.DELIVERED if delivered else State.ERROR_UPDATE)
+
+
+def test_a_report_about_an_unknown_text_is_accepted_and_ignored(harness, client):
+    if not harness.receives:
+        pytest.skip(f"{harness.slug} receives no reports by webhook")
+    stranger = OutboundMessage(recipient="+447911123999", content="never stored", external_id="never-seen")
+    assert harness.status(client, message=stranger, delivered=True).status_code == 200
+
+
+def _garbage_bodies(seed: int, count: int = 25):
+    """Random bytes, broken encodings and plausible-but-wrong shapes (deterministic)."""
+    import random
+
+    rng = random.Random(seed)
+    fixed = [
+        (b"", "application/x-www-form-urlencoded"),
+        (b"{", "application/json"),
+        (b"null", "application/json"),
+        (b'{"text": ["a"], "from": {"x": 1}, "messageId": [], "status": {}}', "application/json"),
+        (b"%zz%%=&=&&from=%00%ff", "application/x-www-form-urlencoded"),
+        (b"status=004&apiMsgId=" + b"9" * 5000, "application/x-www-form-urlencoded"),
+        (b"MessageSid=SM1&From=%2B447911123456&NumMedia=-3&MessageStatus=%00", "application/x-www-form-urlencoded"),
+        (b"--x\r\nContent-Disposition: form-data\r\n\r\n", "multipart/form-data; boundary=x"),
+    ]
+    for _ in range(count):
+        size = rng.randint(1, 300)
+        body = bytes(rng.getrandbits(8) for _ in range(size))
+        fixed.append((body, rng.choice(["application/x-www-form-urlencoded", "application/json", "text/plain"])))
+    return fixed
+
+
+@pytest.mark.parametrize("kind", ["inbound", "status"])
+def test_garbage_from_an_authenticated_caller_is_never_a_500(harness, client, kind):
+    if not harness.receives:
+        pytest.skip(f"{harness.slug} receives nothing by webhook")
+    for body, content_type in _garbage_bodies(seed={"inbound": 1, "status": 2}[kind]):
+        # The test client re-raises any exception a view lets escape: a 500 fails here.
+        response = harness.raw(client, kind, body, content_type)
+        assert response.status_code in (200, 400), (body[:60], response.status_code, response.content[:200])
