@@ -106,7 +106,14 @@ class ClickatellBackend(BaseBackend):
 
     def __init__(self, **options):
         super().__init__(**options)
-        self.session = new_session()
+        self._session = None
+
+    @property
+    def session(self):
+        """Created on first use: webhook calls build a backend but never talk to the gateway."""
+        if self._session is None:
+            self._session = new_session()
+        return self._session
 
     @property
     def api_url(self) -> str:

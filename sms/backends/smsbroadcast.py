@@ -72,7 +72,14 @@ class SMSBroadcastBackend(BaseBackend):
 
     def __init__(self, **options):
         super().__init__(**options)
-        self.session = new_session()
+        self._session = None
+
+    @property
+    def session(self):
+        """Created on first use: webhook calls build a backend but never talk to the gateway."""
+        if self._session is None:
+            self._session = new_session()
+        return self._session
 
     # --- Sending ---------------------------------------------------------------------------
 
@@ -100,12 +107,13 @@ class SMSBroadcastBackend(BaseBackend):
             "username": self.option("smsbroadcast_username"),
             "password": self.option("smsbroadcast_password"),
             "to": ",".join(gateway_number(m.recipient) for m in messages),
-            "from": sender,
             "message": first.content,
             "ref": ref_for(first),
             # Parts the longest text needs: SMS Broadcast refuses more rather than charging for them.
             "maxsplit": str(max(m.segments for m in messages)),
         }
+        if sender:  # without one, SMS Broadcast uses the account's default sender
+            params["from"] = sender
         try:
             response = call(
                 self.session, "POST", self.option("smsbroadcast_api_url"), gateway="SMS Broadcast", data=params
