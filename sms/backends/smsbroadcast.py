@@ -26,7 +26,6 @@ from django.utils import timezone
 from sms.backends.base import BackendError, BaseBackend, InboundData, SendResult, StatusReport, WebhookBadRequest
 from sms.backends.base import webhook_params as _webhook_params
 from sms.backends.http import call, international, new_session, without_nul
-from sms.phone import try_normalise
 
 logger = logging.getLogger(__name__)
 
@@ -217,18 +216,15 @@ class SMSBroadcastBackend(BaseBackend):
         first = OutboundMessage.objects.filter(reference__range=(low, high)).first()
         if first is None:
             return ""
-        number = try_normalise(international(to)) if to else None
-        if not number or number == first.recipient:
+        if not to or _same_number(first.recipient, to):
             return str(first.reference)
+        if first.claimed_at is None:
+            return ""
         # Another text of the same request: same batch claim, same words, that number.
-        mate = (
-            OutboundMessage.objects.filter(
-                backend=self.slug, recipient=number, content=first.content, claimed_at=first.claimed_at
-            )
-            .values_list("reference", flat=True)
-            .first()
-        )
-        return str(mate) if mate else ""
+        mates = OutboundMessage.objects.filter(
+            backend=self.slug, content=first.content, claimed_at=first.claimed_at
+        ).values_list("reference", "recipient")
+        return next((str(reference) for reference, number in mates if _same_number(number, to)), "")
 
 
 def _params(request) -> dict[str, str]:
@@ -249,19 +245,21 @@ def _inbound_id(params: dict[str, str]) -> str:
 
 
 def _take(pending: list, number: str):
-    """Remove and return the pending text this answer line is about."""
+    """Remove and return the pending text this answer line is about (exact match first)."""
     digits = "".join(ch for ch in number if ch.isdigit())
-    for message in pending:
-        if gateway_number(message.recipient) == digits:
-            pending.remove(message)
-            return message
-    # SMS Broadcast may echo an Australian number nationally (04...) or internationally (614...).
-    for message in pending:
-        ours = gateway_number(message.recipient)
-        if digits and len(digits) >= 8 and ours[-9:] == digits[-9:]:
-            pending.remove(message)
-            return message
+    for exact in (True, False):
+        for message in pending:
+            if gateway_number(message.recipient) == digits or (not exact and _same_number(message.recipient, digits)):
+                pending.remove(message)
+                return message
     return None
+
+
+def _same_number(ours: str, theirs: str) -> bool:
+    """SMS Broadcast may echo an Australian number nationally (04...) or internationally (614...)."""
+    ours = "".join(ch for ch in ours if ch.isdigit())
+    theirs = "".join(ch for ch in theirs if ch.isdigit())
+    return bool(theirs) and (ours == theirs or (len(theirs) >= 9 and ours[-9:] == theirs[-9:]))
 
 
 def _chunks(messages):

@@ -189,6 +189,25 @@ def test_status_for_a_batch_mate_is_traced_through_the_batch_ref(client, smsbroa
     assert first.state == State.SENDING
 
 
+def test_status_for_a_batch_mate_echoed_in_national_format(client, smsbroadcast):
+    first = create_message("+61400111001", "Campaign words")
+    mate = create_message("+61400111002", "Campaign words")
+    OutboundMessage.objects.filter(pk__in=[first.pk, mate.pk]).update(
+        state=State.SENT, claimed_at=timezone.now(), backend="smsbroadcast"
+    )
+    params = {
+        "to": "0400111002",
+        "ref": first.reference.hex[:20],
+        "smsref": "78",
+        "status": "Delivered",
+        "secret": SECRET,
+    }
+    assert client.get("/sms/status/smsbroadcast/", params).status_code == 200
+    mate.refresh_from_db()
+    first.refresh_from_db()
+    assert (mate.state, first.state) == (State.DELIVERED, State.SENT)
+
+
 def test_status_by_smsref(client, smsbroadcast):
     message = create_message("+61400111222", state=State.SENT)
     OutboundMessage.objects.filter(pk=message.pk).update(backend="smsbroadcast", external_id="1234")

@@ -412,3 +412,27 @@ def test_the_configured_public_url_validates_behind_any_proxy(client, twilio, se
         client, "/sms/inbound/twilio/", INBOUND, signed_url="https://texting.example.com/sms/inbound/twilio/"
     )
     assert response.status_code == 200
+
+
+def _load_settings(monkeypatch, trust: str):
+    """texting/settings.py evaluated afresh (as a separate module) with SMS_TRUST_PROXY=trust."""
+    import importlib.util
+    from pathlib import Path
+
+    import texting
+
+    monkeypatch.setenv("SMS_TRUST_PROXY", trust)
+    path = Path(texting.__file__).with_name("settings.py")
+    spec = importlib.util.spec_from_file_location("texting_settings_probe", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_trusting_the_proxy_is_one_setting_that_switches_django_s_forwarded_headers(monkeypatch):
+    trusted = _load_settings(monkeypatch, "true")
+    assert trusted.USE_X_FORWARDED_HOST and trusted.USE_X_FORWARDED_PORT
+    assert trusted.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
+    untrusted = _load_settings(monkeypatch, "false")
+    assert not untrusted.USE_X_FORWARDED_HOST and not untrusted.USE_X_FORWARDED_PORT
+    assert not hasattr(untrusted, "SECURE_PROXY_SSL_HEADER")
