@@ -28,7 +28,7 @@ from sms.backends.base import (
     StatusReport,
     WebhookBadRequest,
 )
-from sms.backends.http import call, international, new_session, without_nul
+from sms.backends.http import call, gateway_option, international, new_session, without_nul
 from sms.encoding import is_gsm7
 
 logger = logging.getLogger(__name__)
@@ -117,16 +117,16 @@ class ClickatellBackend(BaseBackend):
 
     @property
     def api_url(self) -> str:
-        base = self.option("clickatell_api_base") or "api.clickatell.com"
+        base = gateway_option(self, "api_base") or "api.clickatell.com"
         if "://" not in base:
-            base = ("https://" if self.option("clickatell_https", True) else "http://") + base
+            base = ("https://" if gateway_option(self, "https", True) else "http://") + base
         return base.rstrip("/") + "/http"
 
     def _credentials(self) -> dict[str, str]:
         return {
-            "api_id": self.option("clickatell_api_id"),
-            "user": self.option("clickatell_user"),
-            "password": self.option("clickatell_password"),
+            "api_id": gateway_option(self, "api_id"),
+            "user": gateway_option(self, "user"),
+            "password": gateway_option(self, "password"),
         }
 
     def _command(self, command: str, params: dict) -> str:

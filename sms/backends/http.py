@@ -95,3 +95,14 @@ def without_nul(value):
     if isinstance(value, list | tuple):
         return [without_nul(item) for item in value]
     return value
+
+
+def gateway_option(backend, name: str, default=""):
+    """A gateway setting, overridable per instance (a gateway account modelled as a SIM).
+
+    ``gateway_option(twilio, "auth_token")`` reads the constructor option ``auth_token=``, else
+    ``twilio_auth_token=``, else the setting ``TWILIO_AUTH_TOKEN``.
+    """
+    if name in backend.options:
+        return backend.options[name]
+    return backend.option(f"{backend.slug}_{name}", default)

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from sms.backends.base import BackendError, BaseBackend, InboundData, SendResult, StatusReport, WebhookBadRequest
 from sms.backends.base import webhook_params as _webhook_params
-from sms.backends.http import call, international, new_session, without_nul
+from sms.backends.http import call, gateway_option, international, new_session, without_nul
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +103,8 @@ class SMSBroadcastBackend(BaseBackend):
     def _send_group(self, messages, sender: str) -> list[SendResult]:
         first = messages[0]
         params = {
-            "username": self.option("smsbroadcast_username"),
-            "password": self.option("smsbroadcast_password"),
+            "username": gateway_option(self, "username"),
+            "password": gateway_option(self, "password"),
             "to": ",".join(gateway_number(m.recipient) for m in messages),
             "message": first.content,
             "ref": ref_for(first),
@@ -114,9 +114,7 @@ class SMSBroadcastBackend(BaseBackend):
         if sender:  # without one, SMS Broadcast uses the account's default sender
             params["from"] = sender
         try:
-            response = call(
-                self.session, "POST", self.option("smsbroadcast_api_url"), gateway="SMS Broadcast", data=params
-            )
+            response = call(self.session, "POST", gateway_option(self, "api_url"), gateway="SMS Broadcast", data=params)
             if response.status_code != 200:
                 raise BackendError(
                     f"SMS Broadcast: HTTP {response.status_code}", permanent=400 <= response.status_code < 500

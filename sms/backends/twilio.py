@@ -33,7 +33,7 @@ from sms.backends.base import (
     WebhookForbidden,
     webhook_params,
 )
-from sms.backends.http import retry_after_seconds, timeout, without_nul
+from sms.backends.http import gateway_option, retry_after_seconds, timeout, without_nul
 
 logger = logging.getLogger(__name__)
 
@@ -151,10 +151,10 @@ class TwilioBackend(BaseBackend):
     @property
     def client(self) -> Client:
         if self._client is None:
-            http_client = ApiBaseHttpClient(api_base=self.option("twilio_api_base"), timeout=timeout())
+            http_client = ApiBaseHttpClient(api_base=gateway_option(self, "api_base"), timeout=timeout())
             self._client = Client(
-                self.option("twilio_account_sid"),
-                self.option("twilio_auth_token"),
+                gateway_option(self, "account_sid"),
+                gateway_option(self, "auth_token"),
                 http_client=http_client,
             )
         return self._client
@@ -162,8 +162,8 @@ class TwilioBackend(BaseBackend):
     # --- Sending ---------------------------------------------------------------------------
 
     def publish_message(self, message) -> SendResult:
-        service_sid = self.option("twilio_messaging_service_sid")
-        sender = message.sender or self.option("twilio_from_number")
+        service_sid = gateway_option(self, "messaging_service_sid")
+        sender = message.sender or gateway_option(self, "from_number")
         if not sender and not service_sid:
             raise BackendError(
                 "Twilio: no sender (set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID)", permanent=True
@@ -233,7 +233,7 @@ class TwilioBackend(BaseBackend):
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature:
             raise WebhookForbidden("missing X-Twilio-Signature")
-        validator = RequestValidator(self.option("twilio_auth_token"))
+        validator = RequestValidator(gateway_option(self, "auth_token"))
         if request.content_type == "application/json":
             params = request.body.decode("utf-8", errors="replace")  # validated with ?bodySHA256=
         else:

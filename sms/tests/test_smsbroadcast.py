@@ -241,3 +241,10 @@ def test_malformed_calls_are_a_400_with_a_reason_never_a_500(client, smsbroadcas
     assert response.status_code == expected
     if expected == 400:
         assert response.content.startswith(b"Bad request: ")
+
+
+def test_an_account_modelled_as_a_sim_sends_with_its_own_credentials(smsbroadcast):
+    backend = get_backend("smsbroadcast", username="branch-office", password="their-pass")
+    backend.publish_message(create_message("+61400111001"))
+    params = smsbroadcast.requests[0].params
+    assert (params["username"], params["password"]) == ("branch-office", "their-pass")

@@ -106,9 +106,7 @@ def test_messaging_service_sid_is_sent_when_configured(twilio, settings):
 def test_per_sim_credentials_override_the_settings(twilio):
     other = "AC" + "c3" * 16
     twilio.script(Reply(201, message_json(sid="SMsim")))
-    backend = get_backend(
-        "twilio", twilio_account_sid=other, twilio_auth_token="sim-token", twilio_from_number="+447700900999"
-    )
+    backend = get_backend("twilio", account_sid=other, auth_token="sim-token", from_number="+447700900999")
     result = backend.publish_message(create_message())
     assert result.external_id == "SMsim"
     request = twilio.requests[0]
