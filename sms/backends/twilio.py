@@ -234,10 +234,12 @@ class TwilioBackend(BaseBackend):
         if not signature:
             raise WebhookForbidden("missing X-Twilio-Signature")
         validator = RequestValidator(gateway_option(self, "auth_token"))
-        if request.content_type == "application/json":
+        if request.content_type == "application/json" and "bodySHA256" in request.GET:
             params = request.body.decode("utf-8", errors="replace")  # validated with ?bodySHA256=
+        elif request.method == "POST" and request.content_type != "application/json":
+            params = request.POST
         else:
-            params = request.POST if request.method == "POST" else {}
+            params = {}
         for url in signed_url_candidates(request):
             if validator.validate(url, params, signature):
                 return

@@ -6,6 +6,7 @@ its gateway's webhook format; the tests below state what every backend must do.
 
 import itertools
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -108,7 +109,12 @@ class TwilioHarness(Harness):
     def _post(self, client, path, params, authenticated=True):
         token = self.token if authenticated else "another-token"
         signature = RequestValidator(token).compute_signature(f"http://testserver{path}", params)
-        return client.post(path, params, headers={"X-Twilio-Signature": signature})
+        return client.post(
+            path,
+            urlencode(params),
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-Twilio-Signature": signature},
+        )
 
     def inbound(self, client, *, sender, text, gateway_id, authenticated=True):
         params = {

@@ -2,7 +2,7 @@
 signed with Twilio's own RequestValidator (the real algorithm, not a mock)."""
 
 import time
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from django.http import QueryDict
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 ACCOUNT = "AC" + "a1" * 16
 TOKEN = "twilio-auth-token-0123456789abcd"
 MESSAGES_PATH = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+FORM = "application/x-www-form-urlencoded"
 
 
 def message_json(sid="SM" + "0" * 32, to="+447911123001", from_="+447700900001", status="queued", **extra):
@@ -73,7 +74,8 @@ def sign(url, params, token=TOKEN):
 def post_signed(client, path, params, *, signed_url=None, headers=None, **extra):
     url = signed_url or f"http://testserver{path}"
     headers = {"X-Twilio-Signature": sign(url, params), **(headers or {})}
-    return client.post(path, params, headers=headers, **extra)
+    # Twilio posts application/x-www-form-urlencoded (the test client's default is multipart)
+    return client.post(path, urlencode(params), content_type=FORM, headers=headers, **extra)
 
 
 # --- Sending ---------------------------------------------------------------------------------
@@ -257,7 +259,7 @@ def test_mms_without_body_keeps_its_attachment_links(client, twilio):
     ids=["missing", "wrong"],
 )
 def test_missing_or_wrong_signature_is_forbidden(client, twilio, headers):
-    response = client.post("/sms/inbound/twilio/", INBOUND, headers=headers)
+    response = client.post("/sms/inbound/twilio/", urlencode(INBOUND), content_type=FORM, headers=headers)
     assert response.status_code == 403
     assert not InboundMessage.objects.exists()
 
@@ -265,13 +267,16 @@ def test_missing_or_wrong_signature_is_forbidden(client, twilio, headers):
 def test_signature_with_another_accounts_token_is_forbidden(client, twilio):
     url = "http://testserver/sms/inbound/twilio/"
     headers = {"X-Twilio-Signature": sign(url, INBOUND, token="someone-elses-token")}
-    assert client.post("/sms/inbound/twilio/", INBOUND, headers=headers).status_code == 403
+    assert (
+        client.post("/sms/inbound/twilio/", urlencode(INBOUND), content_type=FORM, headers=headers).status_code == 403
+    )
 
 
 def test_tampered_body_is_forbidden(client, twilio):
     url = "http://testserver/sms/inbound/twilio/"
     headers = {"X-Twilio-Signature": sign(url, INBOUND)}
-    assert client.post("/sms/inbound/twilio/", {**INBOUND, "Body": "changed"}, headers=headers).status_code == 403
+    tampered = urlencode({**INBOUND, "Body": "changed"})
+    assert client.post("/sms/inbound/twilio/", tampered, content_type=FORM, headers=headers).status_code == 403
 
 
 def test_inbound_without_message_sid_is_a_bad_request_with_a_reason(client, twilio):
@@ -434,3 +439,23 @@ def test_trusting_the_proxy_is_one_setting_that_switches_django_s_forwarded_head
     untrusted = _load_settings(monkeypatch, "false")
     assert not untrusted.USE_X_FORWARDED_HOST and not untrusted.USE_X_FORWARDED_PORT
     assert not hasattr(untrusted, "SECURE_PROXY_SSL_HEADER")
+
+
+def test_json_body_is_validated_through_its_body_sha256(client, twilio):
+    import hashlib
+    import json
+
+    body = json.dumps({"MessageSid": "SMjson", "From": "+447911123456"})
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    path = f"/sms/status/twilio/?bodySHA256={digest}"
+    signature = sign(f"http://testserver{path}", {})
+    response = client.post(path, body, content_type="application/json", headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 400  # authenticated; Messaging sends no JSON status, so unreadable
+    tampered = body.replace("SMjson", "SMevil")
+    response = client.post(path, tampered, content_type="application/json", headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+    # JSON without bodySHA256 is signed over the URL alone, never a crash
+    response = client.post(
+        "/sms/status/twilio/", body, content_type="application/json", headers={"X-Twilio-Signature": "x"}
+    )
+    assert response.status_code == 403
