@@ -4,6 +4,7 @@
 import json
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import pytest
 
@@ -198,7 +199,14 @@ def test_legacy_mo_by_post_with_basic_auth(client, clickatell):
     import base64
 
     auth = "Basic " + base64.b64encode(f"clickatell:{SECRET}".encode()).decode()
-    assert client.post("/sms/inbound/clickatell/", LEGACY_MO, headers={"Authorization": auth}).status_code == 200
+    body = urlencode(LEGACY_MO)  # Clickatell posts a urlencoded form
+    response = client.post(
+        "/sms/inbound/clickatell/",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        headers={"Authorization": auth},
+    )
+    assert response.status_code == 200
     assert InboundMessage.objects.count() == 1
 
 
