@@ -12,6 +12,7 @@ from django.utils.module_loading import import_string
 
 from sms import signals
 from sms.backends import InboundData, StatusReport
+from sms.backends.http import without_nul
 from sms.models import Contact, InboundMessage, OutboundMessage, State
 from sms.phone import try_normalise
 
@@ -27,6 +28,7 @@ def store_inbound(backend: str, data: InboundData, *, sim_id: int | None = None)
     Returns (message, created). A duplicate callback returns the stored row with created=False
     and runs nothing again.
     """
+    data = without_nul_fields(data)  # PostgreSQL cannot store NUL; a %00 must not be a 500
     sender = try_normalise(data.sender) or data.sender.strip()[:20]
     recipient = try_normalise(data.recipient) or (data.recipient or "").strip()[:20] if data.recipient else ""
     external_id = data.external_id or _fallback_id(data)
@@ -91,6 +93,7 @@ def link_conversation(message: InboundMessage) -> None:
 
 def apply_status_report(backend: str, report: StatusReport) -> OutboundMessage | None:
     """Apply one delivery report. Unknown ids are logged and ignored (never an error)."""
+    report = without_nul_fields(report)
     message = None
     if report.reference:
         message = (
@@ -142,3 +145,15 @@ def _uuid_or_none(value: str):
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+def without_nul_fields(data):
+    """A copy of an InboundData/StatusReport without NUL characters in its text fields."""
+    import dataclasses
+
+    changes = {
+        f.name: without_nul(getattr(data, f.name))
+        for f in dataclasses.fields(data)
+        if isinstance(getattr(data, f.name), str | dict)
+    }
+    return dataclasses.replace(data, **changes)
