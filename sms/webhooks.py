@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
 from sms.backends import WebhookBadRequest, WebhookForbidden, get_backend
@@ -44,7 +45,10 @@ def _handle(request, slug: str, kind: str) -> HttpResponse:
     try:
         backend.authenticate_webhook(request)
         if kind == "inbound":
-            for data in backend.parse_inbound(request):
+            received = backend.parse_inbound(request)
+            if any(not (data.sender or "").strip() for data in received):
+                raise WebhookBadRequest("an inbound text without a sender number")
+            for data in received:
                 store_inbound(backend.slug, data)
         else:
             for report in backend.parse_status(request):
@@ -55,7 +59,13 @@ def _handle(request, slug: str, kind: str) -> HttpResponse:
     except WebhookBadRequest as exc:
         logger.warning("Bad %s webhook for %s: %s", kind, slug, exc)
         return HttpResponseBadRequest(f"Bad request: {exc}", content_type="text/plain")
-    except (ValueError, KeyError, TypeError, UnicodeError) as exc:  # a parser met a shape it did not expect
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        UnicodeError,
+        MultiPartParserError,
+    ) as exc:  # a parser met a shape it did not expect
         logger.warning("Unreadable %s webhook for %s: %r", kind, slug, exc)
         return HttpResponseBadRequest(
             f"Bad request: unreadable payload ({exc.__class__.__name__})", content_type="text/plain"

@@ -79,3 +79,17 @@ def test_a_failing_pipeline_step_loses_nothing(client, locmem_hooks, settings):
     assert response.status_code == 200
     (inbound,) = InboundMessage.objects.all()
     assert inbound.contact is not None  # the later step still ran
+
+
+def test_broken_multipart_body_is_a_plain_400(client, locmem_hooks):
+    response = client.generic(
+        "POST", "/sms/inbound/locmem/?secret=s3cret", b"--zzz\r\nnot multipart", content_type="multipart/form-data"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+
+
+def test_inbound_without_a_sender_is_refused_and_nothing_stored(client, locmem_hooks):
+    response = client.post("/sms/inbound/locmem/?secret=s3cret", {"text": "who am I", "id": "z"})
+    assert response.status_code == 400 and b"sender" in response.content
+    assert not InboundMessage.objects.exists()
