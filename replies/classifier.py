@@ -85,17 +85,26 @@ def metrics_for(y_true, y_pred, classes: list[str]) -> dict:
     }
 
 
-def cross_validate(texts: list[str], labels: list[str], *, algorithm: str, folds: int = 5, seed: int = 0) -> dict:
-    """Stratified k-fold predictions for every text, scored as a whole."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+def cross_validate(
+    texts: list[str], labels: list[str], *, algorithm: str, folds: int = 5, seed: int = 0, groups=None
+) -> dict:
+    """Stratified k-fold predictions for every text, scored as a whole. With ``groups`` no group
+    is split between training and test folds (StratifiedGroupKFold)."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
 
     classes = sorted(set(labels))
     started = time.perf_counter()
+    splitter = (
+        StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        if groups is not None
+        else StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    )
     predicted = cross_val_predict(
         build_pipeline(algorithm),
         np.array(texts, dtype=object),
         np.array(labels),
-        cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed),
+        cv=splitter,
+        groups=groups,
     )
     result = metrics_for(labels, list(predicted), classes)
     result["algorithm"] = algorithm
