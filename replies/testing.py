@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 
 from replies.fixtures_gen import load_rows
@@ -11,6 +12,14 @@ from sms.models import InboundMessage
 from sms.receiving import store_inbound
 
 _ids = itertools.count(1)
+
+
+def ensure_reply_types() -> None:
+    """Re-create the seeded reply types (a transactional test's flush removes migration data)."""
+    from django.apps import apps
+
+    seed = importlib.import_module("replies.migrations.0002_seed_reply_types")
+    seed.seed(apps, None)
 
 
 def receive(content: str, sender: str = "+447911123001", *, sim_id: int | None = None, **fields) -> InboundMessage:

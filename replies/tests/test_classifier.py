@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from replies import classifier
 from replies.classifier import predict, train
 from replies.models import ClassifierModel, Reply, ReplyType, Source
-from replies.testing import label_texts, receive
+from replies.testing import ensure_reply_types, label_texts, receive
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +112,7 @@ def test_enough_new_staff_labels_retrain_in_the_background(settings, staff_user)
     from replies.sorting import categorise
 
     settings.REPLIES_RETRAIN_AFTER_LABELS = 3
+    ensure_reply_types()
     label_texts(12)
     messages = [receive(f"thanks number {i}") for i in range(3)]
     thanks = ReplyType.objects.get(slug="thanks")
