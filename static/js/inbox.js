@@ -34,8 +34,8 @@
       .then(function (data) {
         row.classList.remove("opacity-50");
         if (data.cell) {
-          var cell = row.querySelector("td.reply_type");
-          if (cell) cell.innerHTML = data.cell;
+          var cell = row.querySelector(".type-cell");
+          if (cell) cell.parentElement.innerHTML = data.cell;
           row.dataset.sorted = "1";
         }
       });
