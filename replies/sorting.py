@@ -158,6 +158,8 @@ def categorise_many(*, messages, reply_type: ReplyType, by) -> int:
 def run_reply_action(*, reply: Reply, by=None) -> None:
     reply_type = reply.reply_type
     message = reply.message
+    # Sorting last week's texts opts out at once but must not text anyone about it now.
+    recent = message.received_at >= timezone.now() - timedelta(hours=settings.REPLIES_AUTO_REPLY_MAX_AGE_HOURS)
     if reply_type.action == ReplyType.Action.OPT_OUT:
         who = f"staff ({by.get_username()})" if by else reply.source
         opt_out(
@@ -166,12 +168,11 @@ def run_reply_action(*, reply: Reply, by=None) -> None:
             source=reply.source or "staff",
             evidence=_evidence(message),
             by=by,
+            confirm=recent,
         )
         return
-    if not reply_type.auto_reply_text or reply_type.is_bot:
+    if not reply_type.auto_reply_text or reply_type.is_bot or not recent:
         return
-    if message.received_at < timezone.now() - timedelta(hours=settings.REPLIES_AUTO_REPLY_MAX_AGE_HOURS):
-        return  # sorting yesterday's texts must not answer them now
     if claim_auto_reply(reply):
         contact = _contact(message)
         content = reply_type.render_auto_reply(name=contact.name)
@@ -203,3 +204,29 @@ def opt_out(*, contact: Contact, reason: str, source: str, evidence: str, by=Non
         event = contact.consent_events.filter(kind=ConsentEvent.Kind.OPT_OUT).order_by("-at", "-pk").first()
         send_opt_out_confirmation(event=event, content=settings.REPLIES_OPT_OUT_CONFIRMATION)
     return newly
+
+
+def resort_pending(*, limit: int = 1000) -> int:
+    """Run the classifier again on texts still waiting for review that no one has sorted (after
+    a new model is trained). Returns how many it categorised."""
+    pending = Reply.objects.filter(needs_review=True, source="").select_related("message")[:limit]
+    count = 0
+    for reply in pending:
+        prediction = classifier.predict(reply.message.content)
+        if prediction.slug is None:
+            break  # no usable model: nothing more to do
+        reply_type = ReplyType.objects.filter(slug=prediction.slug).first()
+        threshold = (
+            settings.REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD
+            if reply_type and reply_type.action == ReplyType.Action.OPT_OUT
+            else settings.REPLIES_CONFIDENCE_THRESHOLD
+        )
+        reply.suggested_type = reply_type
+        reply.confidence = prediction.confidence
+        if reply_type is None or prediction.confidence < threshold:
+            reply.note = f"Confidence {prediction.confidence:.0%} is below {threshold:.0%}"
+            reply.save(update_fields=["suggested_type", "confidence", "note"])
+            continue
+        categorise(reply=reply, reply_type=reply_type, source=Source.CLASSIFIER, confidence=prediction.confidence)
+        count += 1
+    return count

@@ -159,3 +159,16 @@ def test_duplicate_webhook_is_sorted_once():
     store_inbound("locmem", data)
     store_inbound("locmem", data)
     assert Reply.objects.count() == 1 and ConsentEvent.objects.count() == 1
+
+
+def test_resort_pending_sorts_waiting_texts_with_a_new_model(settings):
+    from replies.sorting import resort_pending
+
+    settings.REPLIES_CONFIDENCE_THRESHOLD = 0.0
+    waiting = receive("thank you so much")
+    assert Reply.objects.get(message=waiting).needs_review
+    label_texts(20)
+    train(algorithms=("logreg",), folds=3)
+    assert resort_pending() == 1
+    reply = Reply.objects.get(message=waiting)
+    assert reply.reply_type.slug == "thanks" and reply.source == "classifier"
