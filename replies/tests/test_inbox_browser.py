@@ -2,8 +2,10 @@
 
 import os
 import shutil
+import threading
 
 import pytest
+from django.db import connections
 
 from replies.models import Label, Reply, ReplyType
 from replies.testing import ensure_reply_types, receive
@@ -34,9 +36,23 @@ def page(live_server, staff_user):
         page.wait_for_url(f"{live_server.url}/")
         yield page
         browser.close()
+    # The live server's keep-alive request threads hold database connections until the browser's
+    # sockets close; wait for them so the test database can be dropped (PostgreSQL).
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=10)
 
 
 def test_keyboard_sorting_in_the_inbox(page, live_server, staff_user):
+    try:
+        _keyboard_flow(page, live_server, staff_user)
+    finally:
+        # Under Playwright's event loop the ORM hands this test its own connection (asgiref
+        # context-local); close it here, or PostgreSQL refuses to drop the test database.
+        connections.close_all()
+
+
+def _keyboard_flow(page, live_server, staff_user):
     ensure_reply_types()
     oldest = receive("cheers mate", sender="+447911123001")
     middle = receive("Auto-reply: out of office", sender="+447911123002")
