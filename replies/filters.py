@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from campaigns.models import Campaign
@@ -12,7 +13,11 @@ class InboxFilter(django_filters.FilterSet):
     reply_type = django_filters.ModelChoiceFilter(
         field_name="reply__reply_type", queryset=ReplyType.objects.all(), null_label="Uncategorised", label="Type"
     )
-    needs_review = django_filters.BooleanFilter(field_name="reply__needs_review", label="Needs review")
+    needs_review = django_filters.BooleanFilter(
+        field_name="reply__needs_review",
+        label="Needs review",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]),
+    )
     received_from = django_filters.DateFilter(field_name="received_at", lookup_expr="date__gte", label="From")
     received_to = django_filters.DateFilter(field_name="received_at", lookup_expr="date__lte", label="To")
     number = django_filters.CharFilter(field_name="sender", lookup_expr="icontains", label="Number")

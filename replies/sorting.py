@@ -30,24 +30,32 @@ def process(message: InboundMessage) -> Reply:
     if keyword is not None:
         handle_keyword(reply=reply, keyword=keyword)
         return reply
-    prediction = classifier.predict(message.content)
+    apply_prediction(reply=reply, prediction=classifier.predict(message.content))
+    return reply
+
+
+def threshold_for(reply_type: ReplyType) -> float:
+    """An opt-out type has its own, higher bar: a wrong "End" silences a person."""
+    if reply_type.action == ReplyType.Action.OPT_OUT:
+        return settings.REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD
+    return settings.REPLIES_CONFIDENCE_THRESHOLD
+
+
+def apply_prediction(*, reply: Reply, prediction: classifier.Prediction) -> bool:
+    """Categorise ``reply`` as predicted if confident enough, else leave it for review with the
+    suggestion. Returns True if it was categorised."""
     reply_type = ReplyType.objects.filter(slug=prediction.slug).first() if prediction.slug else None
     if reply_type is None:
         _leave_for_review(reply, note=prediction.reason or f"Predicted type {prediction.slug!r} no longer exists")
-        return reply
-    threshold = (
-        settings.REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD
-        if reply_type.action == ReplyType.Action.OPT_OUT
-        else settings.REPLIES_CONFIDENCE_THRESHOLD
-    )
-    if prediction.confidence < threshold:
-        reply.suggested_type = reply_type
-        reply.confidence = prediction.confidence
-        _leave_for_review(reply, note=f"Confidence {prediction.confidence:.0%} is below {threshold:.0%}")
-        return reply
+        return False
     reply.suggested_type = reply_type
+    reply.confidence = prediction.confidence
+    threshold = threshold_for(reply_type)
+    if prediction.confidence < threshold:
+        _leave_for_review(reply, note=f"Confidence {prediction.confidence:.0%} is below {threshold:.0%}")
+        return False
     categorise(reply=reply, reply_type=reply_type, source=Source.CLASSIFIER, confidence=prediction.confidence)
-    return reply
+    return True
 
 
 def _leave_for_review(reply: Reply, *, note: str) -> None:
@@ -215,18 +223,5 @@ def resort_pending(*, limit: int = 1000) -> int:
         prediction = classifier.predict(reply.message.content)
         if prediction.slug is None:
             break  # no usable model: nothing more to do
-        reply_type = ReplyType.objects.filter(slug=prediction.slug).first()
-        threshold = (
-            settings.REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD
-            if reply_type and reply_type.action == ReplyType.Action.OPT_OUT
-            else settings.REPLIES_CONFIDENCE_THRESHOLD
-        )
-        reply.suggested_type = reply_type
-        reply.confidence = prediction.confidence
-        if reply_type is None or prediction.confidence < threshold:
-            reply.note = f"Confidence {prediction.confidence:.0%} is below {threshold:.0%}"
-            reply.save(update_fields=["suggested_type", "confidence", "note"])
-            continue
-        categorise(reply=reply, reply_type=reply_type, source=Source.CLASSIFIER, confidence=prediction.confidence)
-        count += 1
+        count += apply_prediction(reply=reply, prediction=prediction)
     return count

@@ -102,7 +102,7 @@ def type_delete(request, pk):
 
 def record_consent(request):
     """Staff record an opt-out (or fresh consent) received by phone, e-mail or letter."""
-    form = ConsentForm(request.POST or None)
+    form = ConsentForm(request.POST or None, initial={"number": request.GET.get("number", "")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         contact, _ = Contact.objects.get_or_create(number=data["number"])
