@@ -246,3 +246,15 @@ def test_retrain_button_trains_in_the_background(staff_client):
             thread.join(timeout=60)
     assert not training._running.is_set()
     assert ClassifierModel.objects.get().status == "ready"
+
+
+def test_campaign_reply_counts_by_type():
+    campaign = Campaign.objects.create(name="Spring")
+    for number in ("+447911123010", "+447911123011", "+447911123012"):
+        create_message(number, "Sale!", campaign=campaign)
+    receive("STOP", sender="+447911123010")
+    receive("stop", sender="+447911123011")
+    receive("hello?", sender="+447911123012")
+    receive("STOP", sender="+447911123013")  # not a reply to this campaign
+    counts = {row["reply_type__slug"]: row["n"] for row in Reply.objects.counts_by_type(campaign=campaign)}
+    assert counts == {"end": 2, None: 1}
