@@ -49,6 +49,44 @@ def baseline(texts, labels, folds, *, use_keywords: bool, groups=None) -> dict:
     return classifier.metrics_for(labels, predicted, classes)
 
 
+def operating_point(texts, labels, folds, *, algorithm: str, groups=None) -> str:
+    """What the thresholds do with cross-validated probabilities: how much is sorted without a
+    person, how often that is wrong, and how many people a wrong "End" would opt out."""
+    import numpy as np
+    from django.conf import settings
+    from sklearn.model_selection import cross_val_predict
+
+    splitter = (
+        StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
+        if groups is not None
+        else StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    )
+    pipeline = classifier.build_pipeline(algorithm)
+    proba = cross_val_predict(
+        pipeline, np.array(texts, dtype=object), np.array(labels), cv=splitter, groups=groups, method="predict_proba"
+    )
+    classes = sorted(set(labels))
+    general, opt_out = settings.REPLIES_CONFIDENCE_THRESHOLD, settings.REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD
+    auto = right = wrong_end = 0
+    for row, truth, text in zip(proba, labels, texts, strict=True):
+        if keywords.match(text) == keywords.Keyword.STOP:
+            auto += 1
+            right += truth == "end"
+            wrong_end += truth != "end"
+            continue
+        best = int(np.argmax(row))
+        predicted, confidence = classes[best], row[best]
+        if confidence >= (opt_out if predicted == "end" else general):
+            auto += 1
+            right += predicted == truth
+            wrong_end += predicted == "end" and truth != "end"
+    n = len(texts)
+    return (
+        f"    with keywords first and thresholds {general} / {opt_out} (End): {auto / n:.1%} sorted without a person, "
+        f"{right / max(auto, 1):.1%} of those right; {wrong_end} of {n} texts ({wrong_end / n:.2%}) would wrongly opt out"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=5)
@@ -92,7 +130,8 @@ def main() -> None:
             chosen["macro_f1"] / results["majority class"]["macro_f1"],
             chosen["macro_f1"] / results["keyword only (STOP words)"]["macro_f1"],
         )
-        print(f"    macro-F1 ratio vs majority class: {ratios[0]:.2f}x, vs keyword only: {ratios[1]:.2f}x\n")
+        print(f"    macro-F1 ratio vs majority class: {ratios[0]:.2f}x, vs keyword only: {ratios[1]:.2f}x")
+        print(operating_point(texts, labels, args.folds, algorithm=best, groups=groups) + "\n")
 
     best = chosen_by_split["B. unseen phrasings (grouped folds)"]
     started = time.perf_counter()
