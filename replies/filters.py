@@ -21,6 +21,7 @@ class InboxFilter(django_filters.FilterSet):
     received_from = django_filters.DateFilter(field_name="received_at", lookup_expr="date__gte", label="From")
     received_to = django_filters.DateFilter(field_name="received_at", lookup_expr="date__lte", label="To")
     number = django_filters.CharFilter(field_name="sender", lookup_expr="icontains", label="Number")
+    our_number = django_filters.CharFilter(field_name="recipient", lookup_expr="icontains", label="Our number")
     sim = django_filters.ModelChoiceFilter(queryset=SimCard.objects.all(), label="SIM")
     campaign = django_filters.ModelChoiceFilter(
         field_name="in_reply_to__campaign", queryset=Campaign.objects.all(), label="Campaign"

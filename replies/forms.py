@@ -1,7 +1,10 @@
+import string
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 
+from replies.autoreply import render
 from replies.models import ReplyType
 from sms.phone import InvalidNumber, normalise
 
@@ -19,6 +22,18 @@ class ReplyTypeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.add_input(Submit("save", "Save"))
+
+    def clean_auto_reply_text(self):
+        text = self.cleaned_data["auto_reply_text"]
+        try:
+            fields = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+            render(text, name="Test")
+        except (ValueError, IndexError, KeyError) as exc:
+            raise forms.ValidationError(f"Not a valid template: {exc}") from None
+        unknown = fields - {"name", "greeting"}
+        if unknown:
+            raise forms.ValidationError(f"Only {{name}} and {{greeting}} may be used, not {sorted(unknown)}")
+        return text
 
 
 class SetTypeForm(forms.Form):

@@ -30,7 +30,13 @@ def process(message: InboundMessage) -> Reply:
     if keyword is not None:
         handle_keyword(reply=reply, keyword=keyword)
         return reply
-    apply_prediction(reply=reply, prediction=classifier.predict(message.content))
+    try:
+        apply_prediction(reply=reply, prediction=classifier.predict(message.content))
+    except Exception:
+        # The gateway would retry a failed webhook, but a stored text is never run through the
+        # pipeline twice: better a text left for review than a lost one.
+        logger.exception("Sorting inbound text %s failed; left for review", message.pk)
+        _leave_for_review(reply, note="Sorting failed; see the logs")
     return reply
 
 

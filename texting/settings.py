@@ -259,6 +259,9 @@ REPLIES_OPT_IN_CONFIRMATION = env("REPLIES_OPT_IN_CONFIRMATION", "You are subscr
 REPLIES_CONFIDENCE_THRESHOLD = env_float("REPLIES_CONFIDENCE_THRESHOLD", 0.8)
 # "End" predictions opt the contact out, so they get their own (higher) bar.
 REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD = env_float("REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD", 0.9)
+for _name in ("REPLIES_CONFIDENCE_THRESHOLD", "REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD"):
+    if not 0 <= globals()[_name] <= 1:
+        raise ImproperlyConfigured(f"{_name} must be between 0 and 1, got {globals()[_name]}")
 # Cold start: a reply type needs this many labels to be learnt; with fewer than two such types
 # the classifier abstains.
 REPLIES_MIN_LABELS_PER_TYPE = env_int("REPLIES_MIN_LABELS_PER_TYPE", 10)

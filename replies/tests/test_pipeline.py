@@ -172,3 +172,14 @@ def test_resort_pending_sorts_waiting_texts_with_a_new_model(settings):
     assert resort_pending() == 1
     reply = Reply.objects.get(message=waiting)
     assert reply.reply_type.slug == "thanks" and reply.source == "classifier"
+
+
+def test_a_failing_action_leaves_the_text_for_review_not_a_500(settings):
+    # An auto-reply text with a broken placeholder must not lose the inbound text.
+    label_texts(20)
+    train(algorithms=("logreg",), folds=3)
+    settings.REPLIES_CONFIDENCE_THRESHOLD = 0.0
+    ReplyType.objects.filter(slug="thanks").update(auto_reply_text="Hi {name!x}")
+    message = receive("thank you so much")
+    reply = Reply.objects.get(message=message)
+    assert reply.needs_review and "Sorting failed" in reply.note

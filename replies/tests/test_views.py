@@ -258,3 +258,17 @@ def test_campaign_reply_counts_by_type():
     receive("STOP", sender="+447911123013")  # not a reply to this campaign
     counts = {row["reply_type__slug"]: row["n"] for row in Reply.objects.counts_by_type(campaign=campaign)}
     assert counts == {"end": 2, None: 1}
+
+
+def test_inbox_filters_by_our_number(staff_client):
+    receive("to the first SIM", recipient="+447911000001")
+    receive("to the second SIM", recipient="+447911000002")
+    page = staff_client.get("/replies/", {"our_number": "000002"}).content.decode()
+    assert "to the second SIM" in page and "to the first SIM" not in page
+
+
+@pytest.mark.parametrize("text", ["Hi {name!x}", "Hi {0}", "Hi {first_name}", "Hi {name"])
+def test_auto_reply_text_only_takes_name_and_greeting(staff_client, text):
+    data = {"name": "Odd", "slug": "odd", "colour": "#ff0000", "action": "none", "ordering": 5, "auto_reply_text": text}
+    assert staff_client.post("/replies/types/new/", data).status_code == 200
+    assert not ReplyType.objects.filter(slug="odd").exists()
