@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -71,6 +71,20 @@ class ReplyQuerySet(models.QuerySet):
             rows.values("reply_type__slug", "reply_type__name", "reply_type__colour")
             .annotate(n=Count("pk"))
             .order_by("reply_type__ordering", "reply_type__name")
+        )
+
+    def numbers_without_followup(self, numbers) -> set[str]:
+        """The subset of ``numbers`` whose latest categorised reply has a type that stops
+        follow-ups (End, Bot...). One query; campaigns call it before queueing follow-ups."""
+        latest = (
+            self.filter(message__sender=OuterRef("message__sender"), reply_type__isnull=False)
+            .order_by("-message__received_at", "-pk")
+            .values("pk")[:1]
+        )
+        return set(
+            self.filter(message__sender__in=list(numbers), reply_type__allows_followup=False)
+            .filter(pk=Subquery(latest))
+            .values_list("message__sender", flat=True)
         )
 
     def sorting_counts(self) -> dict[str, int]:

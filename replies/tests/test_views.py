@@ -272,3 +272,24 @@ def test_auto_reply_text_only_takes_name_and_greeting(staff_client, text):
     data = {"name": "Odd", "slug": "odd", "colour": "#ff0000", "action": "none", "ordering": 5, "auto_reply_text": text}
     assert staff_client.post("/replies/types/new/", data).status_code == 200
     assert not ReplyType.objects.filter(slug="odd").exists()
+
+
+def test_type_list_query_count_is_pinned(staff_client, django_assert_num_queries):
+    staff_client.get("/replies/types/")
+    for i in range(5):
+        ReplyType.objects.create(name=f"Extra {i}", slug=f"extra-{i}")
+    with django_assert_num_queries(3):
+        assert staff_client.get("/replies/types/").content.count(b"/delete/") == 9
+
+
+def test_numbers_without_followup_follow_the_latest_reply():
+    from replies.sorting import categorise
+
+    types = {t.slug: t for t in ReplyType.objects.all()}
+    a, b, c = "+447911123020", "+447911123021", "+447911123022"
+    for number, slugs in ((a, ["thanks", "bot"]), (b, ["bot", "misc"]), (c, ["thanks"])):
+        for slug in slugs:
+            message = receive(f"text {slug}", sender=number)
+            categorise(reply=message.reply, reply_type=types[slug], source="staff")
+    receive("unsorted later text", sender=a)  # uncategorised texts do not count
+    assert Reply.objects.numbers_without_followup([a, b, c, "+447911123099"]) == {a}
