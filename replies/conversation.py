@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Prefetch
+
+from replies.models import Label
 from sms.models import Contact, InboundMessage, OutboundMessage
 
 
@@ -19,6 +22,7 @@ def timeline(contact: Contact, *, limit: int = 500) -> list[Entry]:
     inbound = (
         InboundMessage.objects.filter(sender=contact.number)
         .select_related("reply__reply_type", "reply__suggested_type", "sim")
+        .prefetch_related(Prefetch("labels", queryset=Label.objects.select_related("by").order_by("at", "pk")))
         .order_by("-received_at")[:limit]
     )
     outbound = (

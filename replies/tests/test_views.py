@@ -127,12 +127,22 @@ def test_conversation_shows_every_text_oldest_first_with_campaign_and_state(staf
     assert "Spring sale" in page and "Refused" in page and 'id="opted-out"' in page
 
 
+def test_conversation_shows_the_label_history_of_a_corrected_text(staff_client, contact, staff_user):
+    from replies.sorting import categorise
+
+    message = contact.inbound.get()
+    categorise(reply=message.reply, reply_type=ReplyType.objects.get(slug="misc"), source="classifier", confidence=0.81)
+    categorise(reply=message.reply, reply_type=ReplyType.objects.get(slug="thanks"), source="staff", by=staff_user)
+    page = staff_client.get(f"/replies/contacts/{contact.pk}/").content.decode()
+    assert "Misc (Classifier 0.81)" in page and "Thanks (Staff, staff)" in page
+
+
 def test_conversation_query_count_is_pinned(staff_client, contact, django_assert_num_queries):
     for i in range(5):
         create_message(contact.number, f"out {i}")
         receive(f"in {i}", sender=contact.number)
     staff_client.get(f"/replies/contacts/{contact.pk}/")
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         staff_client.get(f"/replies/contacts/{contact.pk}/")
 
 
