@@ -42,6 +42,11 @@ class ReplyType(models.Model):
     def get_absolute_url(self):
         return reverse("replies:type_edit", args=[self.pk])
 
+    def delete(self, *args, **kwargs):
+        """Texts of a deleted type go back to the review queue (their labels keep the name)."""
+        Reply.objects.filter(reply_type=self).update(needs_review=True, source="", confidence=None)
+        return super().delete(*args, **kwargs)
+
     @property
     def is_bot(self) -> bool:
         return self.slug == "bot"

@@ -74,14 +74,13 @@ def handle_keyword(*, reply: Reply, keyword: keywords.Keyword) -> None:
     message = reply.message
     contact = _contact(message)
     if keyword == keywords.Keyword.STOP:
-        categorise(
-            reply=reply,
-            reply_type=ReplyType.objects.filter(slug="end").first(),
-            source=Source.KEYWORD,
-            confidence=1.0,
-            keyword=keyword,
-            run_action=False,
-        )
+        end = ReplyType.objects.filter(slug="end").first()
+        if end is None:  # staff deleted the seeded type: the opt-out stands all the same
+            _mark_keyword(reply, keyword)
+        else:
+            categorise(
+                reply=reply, reply_type=end, source=Source.KEYWORD, confidence=1.0, keyword=keyword, run_action=False
+            )
         opt_out(
             contact=contact,
             reason=f"Texted {message.content.strip()[:50]!r}",

@@ -183,3 +183,22 @@ def test_a_failing_action_leaves_the_text_for_review_not_a_500(settings):
     message = receive("thank you so much")
     reply = Reply.objects.get(message=message)
     assert reply.needs_review and "Sorting failed" in reply.note
+
+
+def test_stop_still_opts_out_when_the_end_type_was_deleted():
+    ReplyType.objects.filter(slug="end").delete()
+    reply = Reply.objects.get(message=receive("STOP"))
+    assert reply.keyword == "stop" and not reply.needs_review and reply.reply_type is None
+    assert Contact.objects.get(number="+447911123001").is_opted_out
+
+
+def test_deleting_a_type_sends_its_texts_back_to_review():
+    from replies.sorting import categorise
+
+    misc = ReplyType.objects.get(slug="misc")
+    message = receive("where is it?")
+    categorise(reply=message.reply, reply_type=misc, source=Source.STAFF)
+    misc.delete()
+    reply = Reply.objects.get(message=message)
+    assert reply.needs_review and reply.reply_type is None
+    assert Label.objects.get(message=message).type_name == "Misc"
