@@ -134,6 +134,13 @@ def send_claimed(messages: list[OutboundMessage]) -> DispatchSummary:
         _finish(refused, State.REFUSED, now, error="Recipient opted out", note="Opted out before sending")
         summary.refused += len(refused)
         messages = [m for m in messages if m.recipient not in opted_out or m.pk in confirmations]
+    # An opt-out confirmation to a number that has opted back in since would tell them the opposite.
+    stale = [m for m in messages if m.confirms_opt_out_id and m.recipient not in opted_out]
+    if stale:
+        note = "Opted back in before the opt-out confirmation left"
+        _finish(stale, State.REFUSED, now, error=note, note=note)
+        summary.refused += len(stale)
+        messages = [m for m in messages if m not in stale]
     if not messages:
         return summary
 

@@ -63,3 +63,11 @@ def test_recorded_by_is_kept_in_the_ledger(django_user_model):
     contact.opt_out(reason="phone call", source="phone", evidence="call 12", recorded_by=user)
     contact.opt_in(source="email", evidence="mail 3", recorded_by=user)
     assert [e.recorded_by for e in contact.consent_events.all()] == [user, user]
+
+
+def test_a_confirmation_is_not_sent_after_the_number_opted_back_in(event, outbox):
+    message = send_opt_out_confirmation(event=event, content="You are unsubscribed.")
+    Contact.objects.get(number=NUMBER).opt_in(source="keyword", evidence="START")
+    dispatch()
+    message.refresh_from_db()
+    assert message.state == State.REFUSED and outbox == []
