@@ -6,4 +6,16 @@ app_name = "replies"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("bulk/", views.bulk_set_type, name="bulk"),
+    path("<int:pk>/type/", views.set_type, name="set_type"),
+    path("contacts/<int:pk>/", views.conversation, name="conversation"),
+    path("contacts/<int:pk>/send/", views.conversation_send, name="conversation_send"),
+    path("types/", views.type_list, name="types"),
+    path("types/new/", views.type_form, name="type_new"),
+    path("types/<int:pk>/", views.type_form, name="type_edit"),
+    path("types/<int:pk>/delete/", views.type_delete, name="type_delete"),
+    path("consent/", views.record_consent, name="consent"),
+    path("classifier/", views.classifier_page, name="classifier"),
+    path("classifier/retrain/", views.retrain, name="retrain"),
+    path("classifier/v<int:version>/confusion.svg", views.confusion_svg, name="confusion_svg"),
 ]

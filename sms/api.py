@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
 from django.utils import translation
 
 from sms.dispatch import send_message_now
-from sms.models import OutboundMessage, RelatedObject, State
+from sms.models import ConsentEvent, OutboundMessage, RelatedObject, State
 from sms.queueing import build_message, queue_messages
 
 
@@ -86,3 +87,22 @@ def _relate(message: OutboundMessage, objects) -> None:
             )
         )
     RelatedObject.objects.bulk_create(rows)
+
+
+def send_opt_out_confirmation(*, event: ConsentEvent, content: str, send_immediately: bool = False):
+    """Queue the one confirmation of opt-out ``event`` to its number; None if it already has one.
+
+    This is the only way a text reaches an opted-out number: ``confirms_opt_out`` is unique per
+    event and is checked again when queued (the event must be the number's latest consent event)
+    and when dispatched. Keep ``content`` free of marketing.
+    """
+    if event.kind != ConsentEvent.Kind.OPT_OUT or OutboundMessage.objects.filter(confirms_opt_out=event).exists():
+        return None
+    try:
+        with transaction.atomic():
+            message = send(event.number, content, tag="opt-out-confirmation", confirms_opt_out=event)
+    except IntegrityError:  # another worker confirmed the same event at the same moment
+        return None
+    if send_immediately and message.state == State.WAITING:
+        message = send_message_now(message)
+    return message

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from sms import signals
 from sms.backends import BackendError, SendResult, get_backend_class
-from sms.models import DUE_STATES, Contact, OutboundMessage, State, StatusChange
+from sms.models import DUE_STATES, ConsentEvent, Contact, OutboundMessage, State, StatusChange
 from sms.routing import Deferral, Route, route
 
 logger = logging.getLogger(__name__)
@@ -129,10 +129,18 @@ def send_claimed(messages: list[OutboundMessage]) -> DispatchSummary:
     # Suppression again at dispatch time: an opt-out may have arrived since queueing.
     opted_out = Contact.objects.opted_out_numbers({m.recipient for m in messages})
     if opted_out:
-        refused = [m for m in messages if m.recipient in opted_out]
+        confirmations = _valid_confirmations([m for m in messages if m.recipient in opted_out])
+        refused = [m for m in messages if m.recipient in opted_out and m.pk not in confirmations]
         _finish(refused, State.REFUSED, now, error="Recipient opted out", note="Opted out before sending")
         summary.refused += len(refused)
-        messages = [m for m in messages if m.recipient not in opted_out]
+        messages = [m for m in messages if m.recipient not in opted_out or m.pk in confirmations]
+    # An opt-out confirmation to a number that has opted back in since would tell them the opposite.
+    stale = [m for m in messages if m.confirms_opt_out_id and m.recipient not in opted_out]
+    if stale:
+        note = "Opted back in before the opt-out confirmation left"
+        _finish(stale, State.REFUSED, now, error=note, note=note)
+        summary.refused += len(stale)
+        messages = [m for m in messages if m not in stale]
     if not messages:
         return summary
 
@@ -163,6 +171,18 @@ def send_claimed(messages: list[OutboundMessage]) -> DispatchSummary:
             results = [SendResult(message=m, error=BackendError(f"Backend crashed: {exc!r}")) for m in group]
         _record(results, route_, summary)
     return summary
+
+
+def _valid_confirmations(messages: list[OutboundMessage]) -> set[int]:
+    """Pks of the messages that confirm an opt-out of their own recipient (the only texts an
+    opted-out number may still get)."""
+    wanted = {m.confirms_opt_out_id for m in messages if m.confirms_opt_out_id}
+    if not wanted:
+        return set()
+    events = dict(
+        ConsentEvent.objects.filter(pk__in=wanted, kind=ConsentEvent.Kind.OPT_OUT).values_list("pk", "number")
+    )
+    return {m.pk for m in messages if m.confirms_opt_out_id and events.get(m.confirms_opt_out_id) == m.recipient}
 
 
 def _record(results: list[SendResult], route_: Route, summary: DispatchSummary) -> None:

@@ -81,11 +81,12 @@ class Contact(models.Model):
     def is_opted_out(self) -> bool:
         return self.opted_out_at is not None
 
-    def opt_out(self, *, reason: str, source: str, evidence: str = "") -> bool:
+    def opt_out(self, *, reason: str, source: str, evidence: str = "", recorded_by=None) -> bool:
         """Suppress this number everywhere at once. Returns False if it already was.
 
         Queued texts to the number are refused in the same transaction, so no dispatcher that
-        has not yet claimed them can send them.
+        has not yet claimed them can send them. The one exception is the confirmation of an
+        earlier opt-out (``confirms_opt_out``), which a repeated STOP must not swallow.
         """
         with transaction.atomic():
             updated = Contact.objects.filter(pk=self.pk, opted_out_at__isnull=True).update(
@@ -97,14 +98,15 @@ class Contact(models.Model):
                 kind=ConsentEvent.Kind.OPT_OUT,
                 source=source,
                 evidence=evidence or reason,
+                recorded_by=recorded_by,
             )
-            OutboundMessage.objects.filter(recipient=self.number, state__in=DUE_STATES).refuse(
-                f"Recipient opted out: {reason}"
-            )
+            OutboundMessage.objects.filter(
+                recipient=self.number, state__in=DUE_STATES, confirms_opt_out__isnull=True
+            ).refuse(f"Recipient opted out: {reason}")
         self.refresh_from_db(fields=["opted_out_at", "opt_out_reason"])
         return bool(updated)
 
-    def opt_in(self, *, source: str, evidence: str, scope: str = "marketing") -> None:
+    def opt_in(self, *, source: str, evidence: str, scope: str = "marketing", recorded_by=None) -> None:
         """Record fresh consent (a START text, or staff with evidence) and lift the opt-out."""
         with transaction.atomic():
             Contact.objects.filter(pk=self.pk).update(opted_out_at=None, opt_out_reason="")
@@ -115,6 +117,7 @@ class Contact(models.Model):
                 source=source,
                 evidence=evidence,
                 scope=scope,
+                recorded_by=recorded_by,
             )
         self.refresh_from_db(fields=["opted_out_at", "opt_out_reason"])
 
@@ -216,6 +219,11 @@ class OutboundMessage(models.Model):
         "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound")
+    # The single text allowed to an opted-out number: the confirmation of that opt-out. One per
+    # opt-out event (unique), checked again when queued and when dispatched.
+    confirms_opt_out = models.OneToOneField(
+        ConsentEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="confirmation"
+    )
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True, db_index=True)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sms.encoding import segment_info, to_gsm7
-from sms.models import Contact, OutboundMessage, State, StatusChange
+from sms.models import ConsentEvent, Contact, OutboundMessage, State, StatusChange
 from sms.phone import InvalidNumber, normalise
 
 
@@ -49,7 +49,12 @@ def queue_messages(messages: list[OutboundMessage], *, batch_size: int = 2000) -
                 message.created_at = message.changed_at = now
                 contact = contacts.get(message.recipient)
                 message.contact = contact
-                if message.state == State.WAITING and contact is not None and contact.is_opted_out:
+                if message.confirms_opt_out_id is not None and not _confirms(message, contact):
+                    message.state = State.REFUSED
+                    message.error = "Not a valid opt-out confirmation for this number"
+                elif message.confirms_opt_out_id is not None:
+                    pass  # the one text an opted-out number may get: the confirmation of its opt-out
+                elif message.state == State.WAITING and contact is not None and contact.is_opted_out:
                     message.state = State.REFUSED
                     message.error = "Recipient opted out" + (
                         f": {contact.opt_out_reason}" if contact.opt_out_reason else ""
@@ -60,6 +65,15 @@ def queue_messages(messages: list[OutboundMessage], *, batch_size: int = 2000) -
             )
         stored.extend(created)
     return stored
+
+
+def _confirms(message: OutboundMessage, contact: Contact | None) -> bool:
+    """An opt-out confirmation is valid only for an opt-out event of the same number that is
+    still in force (the contact's latest consent event)."""
+    if message.state != State.WAITING or contact is None or not contact.is_opted_out:
+        return False
+    latest = ConsentEvent.objects.filter(number=message.recipient).order_by("-at", "-pk").first()
+    return latest is not None and latest.pk == message.confirms_opt_out_id and latest.kind == ConsentEvent.Kind.OPT_OUT
 
 
 def _contacts_for(messages: Iterable[OutboundMessage], now) -> dict[str, Contact]:

@@ -202,7 +202,7 @@ SMS_PUBLIC_URL = env("SMS_PUBLIC_URL", "").rstrip("/")
 # Dotted path of the callable that picks the route (SIM / gateway) of each outbound text.
 SMS_ROUTER = env("SMS_ROUTER", "modems.routing.sim_router")
 # Steps run on every stored inbound text, in order (like middleware).
-SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation")
+SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation,replies.pipeline.process")
 # Model used by sms.api.send_template (pymess's PYMESS_SMS_TEMPLATE_MODEL).
 SMS_TEMPLATE_MODEL = "campaigns.Template"
 # Backend slug -> class; adding a gateway adds a line here, never an if-chain.
@@ -240,6 +240,37 @@ SMS_GATEWAY_TIMEOUT_SECONDS = env_float("SMS_GATEWAY_TIMEOUT_SECONDS", 15.0)
 # --- Campaigns (campaigns app) -----------------------------------------------------------
 
 # --- Replies (replies app) ---------------------------------------------------------------
+
+# Texts that opt out / back in when they are the whole text (any case, punctuation ignored).
+REPLIES_OPT_OUT_KEYWORDS = env_list(
+    "REPLIES_OPT_OUT_KEYWORDS", "STOP,STOPALL,UNSUBSCRIBE,CANCEL,END,QUIT,OPTOUT,REVOKE"
+)
+REPLIES_OPT_IN_KEYWORDS = env_list("REPLIES_OPT_IN_KEYWORDS", "START,UNSTOP")
+REPLIES_HELP_KEYWORDS = env_list("REPLIES_HELP_KEYWORDS", "HELP,INFO")
+# Answer to HELP (empty: no answer).
+REPLIES_HELP_TEXT = env("REPLIES_HELP_TEXT", "Texting help: reply STOP to stop receiving texts from us.")
+# The one confirmation sent after an opt-out (empty: none). No marketing here.
+REPLIES_OPT_OUT_CONFIRMATION = env(
+    "REPLIES_OPT_OUT_CONFIRMATION",
+    "You have been unsubscribed and will get no more texts from us. Reply START to rejoin.",
+)
+REPLIES_OPT_IN_CONFIRMATION = env("REPLIES_OPT_IN_CONFIRMATION", "You are subscribed again. Reply STOP to opt out.")
+# Below this probability a prediction is only a suggestion and the text waits for review.
+REPLIES_CONFIDENCE_THRESHOLD = env_float("REPLIES_CONFIDENCE_THRESHOLD", 0.8)
+# "End" predictions opt the contact out, so they get their own (higher) bar.
+REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD = env_float("REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD", 0.9)
+for _name in ("REPLIES_CONFIDENCE_THRESHOLD", "REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD"):
+    if not 0 <= globals()[_name] <= 1:
+        raise ImproperlyConfigured(f"{_name} must be between 0 and 1, got {globals()[_name]}")
+# Cold start: a reply type needs this many labels to be learnt; with fewer than two such types
+# the classifier abstains.
+REPLIES_MIN_LABELS_PER_TYPE = env_int("REPLIES_MIN_LABELS_PER_TYPE", 10)
+# Retrain in the background after this many new staff labels (0: only by command / button).
+REPLIES_RETRAIN_AFTER_LABELS = env_int("REPLIES_RETRAIN_AFTER_LABELS", 50)
+# At most this many auto-replies to one number in 24 hours (stops loops with other robots).
+REPLIES_AUTO_REPLY_DAILY_LIMIT = env_int("REPLIES_AUTO_REPLY_DAILY_LIMIT", 3)
+# Staff categorising an older text does not auto-reply to it.
+REPLIES_AUTO_REPLY_MAX_AGE_HOURS = env_int("REPLIES_AUTO_REPLY_MAX_AGE_HOURS", 24)
 
 # --- Modems, SIM cards and networks (modems app) -------------------------------------------
 

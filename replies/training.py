@@ -1,0 +1,58 @@
+"""Retraining off the request path: after enough new staff labels a background thread trains a
+new version. ``classifier.train`` holds a file lock, so two runs never overlap (a second one
+simply gives up)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+
+def new_staff_labels() -> int:
+    """Staff labels recorded since the newest model (of any status) was trained."""
+    from replies.models import ClassifierModel, Label, Source
+
+    total = Label.objects.filter(source=Source.STAFF).count()
+    last = ClassifierModel.objects.order_by("-version").values_list("staff_labels", flat=True).first()
+    return total - (last or 0)
+
+
+def retrain_if_due() -> bool:
+    """Start a background retrain when REPLIES_RETRAIN_AFTER_LABELS new staff labels exist."""
+    every = settings.REPLIES_RETRAIN_AFTER_LABELS
+    if every <= 0 or new_staff_labels() < every:
+        return False
+    transaction.on_commit(start_background_training)
+    return True
+
+
+_running = threading.Event()
+
+
+def start_background_training() -> threading.Thread | None:
+    if _running.is_set():
+        return None
+    _running.set()
+    thread = threading.Thread(target=_run, name="replies-train", daemon=True)
+    thread.start()
+    return thread
+
+
+def _run() -> None:
+    from replies.classifier import TrainingBusy, train
+
+    try:
+        row = train()
+        logger.info("Background retrain finished: %s", row)
+    except TrainingBusy:
+        logger.info("Background retrain skipped: another run holds the lock")
+    except Exception:
+        logger.exception("Background retrain failed")
+    finally:
+        _running.clear()
+        connection.close()
