@@ -294,6 +294,7 @@ class Recipient(models.Model):
     number = models.CharField(max_length=20, help_text="E.164")
     source_number = models.CharField(max_length=50, blank=True, help_text="The number as the source wrote it")
     name = models.CharField(max_length=200, blank=True)
+    context = models.JSONField(default=dict, blank=True, help_text="Extra fields from the source, for follow-ups")
     created_at = models.DateTimeField(default=timezone.now)
     #: The fan-out batch that inserted the row: rows carrying our token are the ones we won.
     batch = models.UUIDField(null=True, blank=True)
@@ -334,6 +335,10 @@ class RejectedRow(models.Model):
 
     class Meta:
         ordering = ["pk"]
+        # A re-pull of the same data records each rejection once.
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "group", "number", "reason"], name="campaigns_reject_once")
+        ]
 
     def __str__(self):
         return f"{self.number}: {self.get_reason_display()}"
