@@ -69,7 +69,7 @@ def refresh_states(*, now: datetime | None = None) -> dict[str, int]:
     )
     # A text claimed while its campaign was being aborted is deferred, not refused, by the
     # router: refuse it now.
-    refused = OutboundMessage.objects.filter(
-        campaign__state=Campaign.State.ABORTED, state__in=DUE_STATES
-    ).refuse("Campaign aborted")
+    refused = OutboundMessage.objects.filter(campaign__state=Campaign.State.ABORTED, state__in=DUE_STATES).refuse(
+        "Campaign aborted"
+    )
     return {"completed": done, "refused": refused}

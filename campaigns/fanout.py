@@ -76,7 +76,9 @@ class FanOutResult:
     def __str__(self):
         parts = [f"{self.rows} rows: {self.queued} queued, {self.rejected_total} rejected"]
         if self.rejected:
-            parts.append("(" + ", ".join(f"{n} {Reason(r).label.lower()}" for r, n in sorted(self.rejected.items())) + ")")
+            parts.append(
+                "(" + ", ".join(f"{n} {Reason(r).label.lower()}" for r, n in sorted(self.rejected.items())) + ")"
+            )
         if self.skipped_groups:
             parts.append("; skipped groups: " + "; ".join(f"{g}: {why}" for g, why in self.skipped_groups.items()))
         return " ".join(parts)
@@ -257,9 +259,7 @@ def fan_out(
 def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, send_times, reject) -> int:
     numbers = [number for _, number in chunk]
     with transaction.atomic():
-        already = set(
-            Recipient.objects.filter(campaign=campaign, number__in=numbers).values_list("number", flat=True)
-        )
+        already = set(Recipient.objects.filter(campaign=campaign, number__in=numbers).values_list("number", flat=True))
         opted_out = Contact.objects.opted_out_numbers(numbers)
         capped = capped_numbers([n for n in numbers if n not in already and n not in opted_out], now=now)
         candidates = []
@@ -292,9 +292,9 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
             ignore_conflicts=True,
         )
         won = set(
-            Recipient.objects.filter(
-                campaign=campaign, number__in=[n for _, n in candidates], batch=token
-            ).values_list("number", flat=True)
+            Recipient.objects.filter(campaign=campaign, number__in=[n for _, n in candidates], batch=token).values_list(
+                "number", flat=True
+            )
         )
         messages = []
         for row, number in candidates:
@@ -332,3 +332,21 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
             else:
                 queued += 1
         return queued
+
+
+def create_campaign(
+    *,
+    name: str,
+    source: str,
+    rows: list[SourceRow],
+    bad_rows: Iterable[BadRow] = (),
+    user=None,
+    scheduled_for: datetime | None = None,
+) -> tuple[Campaign, FanOutResult]:
+    """A campaign made from the dashboard (uploaded file or pasted numbers), fanned out at once."""
+    now = timezone.now()
+    state = Campaign.State.SCHEDULED if scheduled_for and scheduled_for > now else Campaign.State.RUNNING
+    campaign = Campaign.objects.create(
+        name=name, source=source, created_by=user, scheduled_for=scheduled_for, state=state, created_at=now
+    )
+    return campaign, fan_out(campaign=campaign, rows=rows, bad_rows=bad_rows, now=now)

@@ -88,7 +88,7 @@ class FollowupSummary:
 
 
 def decide(*, first_state: str, opted_out: bool, reply_slugs: list[str | None], allowed: dict[str, bool]) -> str:
-    """"send", "send_alt", "wait" or a reason never to send. Pure, so the rule is testable alone."""
+    """ "send", "send_alt", "wait" or a reason never to send. Pure, so the rule is testable alone."""
     if opted_out:
         return "skip:opted out"
     if first_state in NEVER_LEFT:

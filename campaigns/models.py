@@ -166,15 +166,14 @@ class CampaignQuerySet(models.QuerySet):
             n_delivered=Count("messages", filter=first & Q(messages__state=State.DELIVERED)),
             n_failed=Count(
                 "messages",
-                filter=first
-                & Q(messages__state__in=[State.ERROR, State.ERROR_UPDATE, State.UNKNOWN, State.REFUSED]),
+                filter=first & Q(messages__state__in=[State.ERROR, State.ERROR_UPDATE, State.UNKNOWN, State.REFUSED]),
             ),
             n_pending=Count(
                 "messages",
                 filter=first & Q(messages__state__in=[State.WAITING, State.ERROR_RETRY, State.SENDING]),
             ),
             n_replied=Subquery(replied, output_field=models.IntegerField()),
-        )
+        ).order_by("-created_at", "-pk")
 
 
 class Campaign(models.Model):
@@ -232,9 +231,7 @@ class Campaign(models.Model):
                 state=self.State.PAUSED, paused_reason=reason[:300]
             )
             if won:
-                OutboundMessage.objects.filter(campaign=self, state__in=DUE_STATES).update(
-                    next_attempt_at=PAUSED_UNTIL
-                )
+                OutboundMessage.objects.filter(campaign=self, state__in=DUE_STATES).update(next_attempt_at=PAUSED_UNTIL)
         self.refresh_from_db(fields=["state", "paused_reason"])
         return bool(won)
 

@@ -74,7 +74,11 @@ def collect_notifications(*, now: datetime | None = None) -> int:
                 ],
             }
             notification = Notification.objects.create(
-                campaign=group.campaign, group=group, url=group.campaign.source_url, payload=payload, next_attempt_at=now
+                campaign=group.campaign,
+                group=group,
+                url=group.campaign.source_url,
+                payload=payload,
+                next_attempt_at=now,
             )
             Recipient.objects.filter(pk__in=[r[0] for r in recipients]).update(notification=notification)
             created += 1
