@@ -98,7 +98,7 @@ def _post(notification: Notification) -> None:
     payload = notification.payload
     headers, params = auth(settings.TEXTING_API_KEY)
     headers["Idempotency-Key"] = str(notification.key)
-    kwargs: dict = {"headers": headers, "params": params, "timeout": settings.TEXTING_API_TIMEOUT_SECONDS}
+    kwargs: dict = {"headers": headers, "params": params}
     if settings.TEXTING_API_NOTIFY_FORMAT == "form":
         kwargs["data"] = {
             "numbers": ", ".join(payload["numbers"]),
@@ -107,7 +107,7 @@ def _post(notification: Notification) -> None:
         }
     else:
         kwargs["json"] = payload
-    response = requests.post(notification.url, **kwargs)
+    response = requests.post(notification.url, timeout=settings.TEXTING_API_TIMEOUT_SECONDS, **kwargs)
     if not 200 <= response.status_code < 300:
         raise requests.HTTPError(f"HTTP {response.status_code}: {response.text[:200]!r}")
 
