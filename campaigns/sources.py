@@ -68,6 +68,8 @@ def fetch(*, url: str, key: str = "", timeout: float | None = None, retries: int
     except requests.exceptions.RetryError as exc:
         raise SourceError(f"The data source kept failing: {exc}") from None
     except requests.RequestException as exc:
+        if "timed out" in str(exc).lower():  # a read time-out after urllib3's retries
+            raise SourceError(f"The data source did not answer within {timeout:g} s ({url})") from None
         raise SourceError(f"Could not reach the data source: {exc.__class__.__name__}: {exc}") from None
     if response.status_code != 200:
         raise SourceError(f"The data source answered HTTP {response.status_code}: {response.text[:200]!r}")
