@@ -117,7 +117,25 @@ def _campaign_settings(settings):
     settings.CAMPAIGNS_PULL_IN_BACKGROUND = False
 
 
+def seed_greetings() -> None:
+    """The seeded greeting rules (a transactional test's flush removes migration data)."""
+    import importlib
+
+    from django.apps import apps
+
+    from campaigns.models import GreetingRule
+
+    if not GreetingRule.objects.exists():
+        importlib.import_module("campaigns.migrations.0003_seed_greeting_rules").seed(apps, None)
+
+
+@pytest.fixture
+def greeting_rules(db):
+    seed_greetings()
+
+
 def make_template(name="Group A", body="{greeting} {name}, our offer!", **fields) -> Template:
+    seed_greetings()
     fields.setdefault("slug", name.lower().replace(" ", "-"))
     template = Template(name=name, body=body, **fields)
     template.full_clean()
