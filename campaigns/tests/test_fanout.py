@@ -81,7 +81,9 @@ def test_a_number_in_two_groups_gets_one_text():
     make_template()
     make_template(name="Group B")
     campaign = Campaign.objects.create(name="c")
-    result = fan_out(campaign=campaign, rows=[SourceRow("Group A", "07450000001", "A"), SourceRow("Group B", "+447450000001", "B")])
+    result = fan_out(
+        campaign=campaign, rows=[SourceRow("Group A", "07450000001", "A"), SourceRow("Group B", "+447450000001", "B")]
+    )
     assert result.queued == 1
 
 
@@ -146,7 +148,10 @@ def test_foreign_number_uses_its_own_time_zone(settings):
     make_template()
     start = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)  # 12:00 London, 07:00 New York
     campaign = Campaign.objects.create(name="c", scheduled_for=start)
-    fan_out(campaign=campaign, rows=[SourceRow("Group A", "+1 212 555 0100", "Ny"), SourceRow("Group A", "07450000001", "Ldn")])
+    fan_out(
+        campaign=campaign,
+        rows=[SourceRow("Group A", "+1 212 555 0100", "Ny"), SourceRow("Group A", "07450000001", "Ldn")],
+    )
     times = dict(OutboundMessage.objects.values_list("recipient", "next_attempt_at"))
     assert times["+447450000001"] == start
     assert times["+12125550100"] == datetime(2030, 1, 15, 13, 0, tzinfo=UTC)  # 08:00 EST

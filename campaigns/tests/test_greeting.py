@@ -73,7 +73,14 @@ def test_staff_can_change_boundaries_and_add_rules():
     GreetingRule.objects.filter(name="Day").update(start_time="10:00")
     assert greeting_for(at=at(2026, 11, 24, 10, 30), zone=LONDON) == "Good afternoon"
     GreetingRule.objects.create(
-        name="Bonfire Night", phrase="Happy Bonfire Night", country="GB", priority=80, start_month=11, start_day=5, end_month=11, end_day=5
+        name="Bonfire Night",
+        phrase="Happy Bonfire Night",
+        country="GB",
+        priority=80,
+        start_month=11,
+        start_day=5,
+        end_month=11,
+        end_day=5,
     )
     assert greeting_for(at=at(2026, 11, 5, 12, 0), zone=LONDON, country="GB") == "Happy Bonfire Night"
     assert greeting_for(at=at(2026, 11, 5, 12, 0), zone="Europe/Paris", country="FR") == "Good afternoon"

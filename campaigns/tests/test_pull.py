@@ -42,7 +42,9 @@ def test_key_as_query_parameter_for_older_sources(data_source, settings):
 
 def test_objects_with_extra_fields_are_accepted(data_source):
     make_template(body="Hi {name}, your {offer} awaits", extra_fields="offer")
-    data_source.answer({"Group A": [{"number": "07450000001", "name": "Ann", "offer": "free coffee"}, ["07450000002", "Bo"]]})
+    data_source.answer(
+        {"Group A": [{"number": "07450000001", "name": "Ann", "offer": "free coffee"}, ["07450000002", "Bo"]]}
+    )
     run = pull_campaign()
     assert run.queued == 1
     assert OutboundMessage.objects.get().content.startswith("Hi Ann, your free coffee awaits")
@@ -115,7 +117,9 @@ def test_pulling_the_same_data_twice_texts_nobody_twice(data_source):
 def test_a_running_pull_holds_the_lock(data_source):
     make_template()
     data_source.answer(PAIRS)
-    PullRun.objects.create(state=PullRun.State.RUNNING, heartbeat_at=__import__("django.utils.timezone").utils.timezone.now())
+    PullRun.objects.create(
+        state=PullRun.State.RUNNING, heartbeat_at=__import__("django.utils.timezone").utils.timezone.now()
+    )
     run = pull_campaign()
     assert run.state == PullRun.State.LOCKED
     assert data_source.gets == []
