@@ -56,7 +56,6 @@ def window_for(region: str | None) -> Window:
     return overrides.get((region or "").upper(), default)
 
 
-@lru_cache(maxsize=200_000)
 def _zones_and_region(number: str, home_region: str, site_zone: str) -> tuple[tuple[str, ...], str | None]:
     try:
         parsed = phonenumbers.parse(number, None)
@@ -69,9 +68,22 @@ def _zones_and_region(number: str, home_region: str, site_zone: str) -> tuple[tu
     return (zones or (site_zone,)), region
 
 
+#: Regions and time zones are assigned to number prefixes far shorter than this, so numbers
+#: sharing these leading characters share the answer: a fan-out parses a handful of numbers
+#: instead of every one.
+PREFIX_LENGTH = 9
+_by_prefix: dict[tuple[str, str, str], tuple[tuple[str, ...], str | None]] = {}
+
+
 def zones_and_region(number: str) -> tuple[tuple[str, ...], str | None]:
     """The time zones a recipient may be in, and the number's ISO region."""
-    return _zones_and_region(number, settings.SMS_DEFAULT_REGION.upper(), settings.TIME_ZONE)
+    key = (number[:PREFIX_LENGTH], settings.SMS_DEFAULT_REGION.upper(), settings.TIME_ZONE)
+    found = _by_prefix.get(key)
+    if found is None:
+        if len(_by_prefix) > 100_000:
+            _by_prefix.clear()
+        found = _by_prefix[key] = _zones_and_region(number, key[1], key[2])
+    return found
 
 
 @lru_cache(maxsize=64)
