@@ -200,7 +200,9 @@ SMS_SENDING_TIMEOUT_SECONDS = env_int("SMS_SENDING_TIMEOUT_SECONDS", 600)
 # Public base URL of this site, used to build status-callback URLs given to gateways.
 SMS_PUBLIC_URL = env("SMS_PUBLIC_URL", "").rstrip("/")
 # Dotted path of the callable that picks the route (SIM / gateway) of each outbound text.
-SMS_ROUTER = env("SMS_ROUTER", "sms.routing.default_router")
+# campaigns.routing.campaign_router holds campaign texts in quiet hours / while paused, then
+# hands the rest to CAMPAIGNS_INNER_ROUTER (the default router, or the modems app's SIM router).
+SMS_ROUTER = env("SMS_ROUTER", "campaigns.routing.campaign_router")
 # Steps run on every stored inbound text, in order (like middleware).
 SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation")
 # Model used by sms.api.send_template (pymess's PYMESS_SMS_TEMPLATE_MODEL).
@@ -276,8 +278,8 @@ CAMPAIGNS_OPT_OUT_FOOTER = env("CAMPAIGNS_OPT_OUT_FOOTER", "Reply STOP to opt ou
 # Reply types (slugs) after which a follow-up is allowed, used only while the replies app's
 # ReplyType has no allows_followup field. No reply always allows one; an opt-out never does.
 CAMPAIGNS_FOLLOWUP_REPLY_TYPES = env_list("CAMPAIGNS_FOLLOWUP_REPLY_TYPES", "thanks,misc")
-# The router campaigns.routing.campaign_router hands non-held texts to (SMS_ROUTER may name
-# campaign_router to enforce sending hours and pauses also on retries).
+# The router campaigns.routing.campaign_router (the default SMS_ROUTER) hands the texts it
+# does not hold to: sms.routing.default_router, or the modems app's SIM router.
 CAMPAIGNS_INNER_ROUTER = env("CAMPAIGNS_INNER_ROUTER", "sms.routing.default_router")
 # Optional dotted path f(template, recipient, context) -> bool overriding Template.can_send.
 CAMPAIGNS_TEMPLATE_CAN_SEND = env("CAMPAIGNS_TEMPLATE_CAN_SEND", "")
