@@ -57,6 +57,7 @@ def check_error_rates(*, campaign_ids: Iterable[int] | None = None, now: datetim
 def refresh_states(*, now: datetime | None = None) -> dict[str, int]:
     """Complete campaigns with nothing left to send; refuse what an abort left waiting."""
     now = now or timezone.now()
+    Campaign.objects.filter(state=Campaign.State.SCHEDULED, scheduled_for__lte=now).update(state=Campaign.State.RUNNING)
     pending = OutboundMessage.objects.filter(campaign=OuterRef("pk"), state__in=PENDING_STATES)
     completed = (
         Campaign.objects.filter(state__in=[Campaign.State.RUNNING, Campaign.State.SCHEDULED])

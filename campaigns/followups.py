@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from campaigns.fanout import capped_numbers
 from campaigns.greeting import Greeter
 from campaigns.models import TAG_FIRST, TAG_FOLLOWUP, Campaign, Recipient, Template
 from campaigns.schedule import next_allowed, zones_and_region
@@ -158,6 +159,8 @@ def _followup_batch(*, template, pks, now, allowed, greeter, summary) -> None:
         for pk, first_pk in inbound:
             replies[first_pk].append(slugs.get(pk))
         opted_out = Contact.objects.opted_out_numbers([r.number for r in recipients])
+        # A follow-up is a marketing text too: over the cap it waits for a later run.
+        capped = capped_numbers([r.number for r in recipients], now=now)
 
         skipped: dict[str, list[int]] = defaultdict(list)
         to_send: list[tuple[Recipient, OutboundMessage, bool]] = []
@@ -175,6 +178,8 @@ def _followup_batch(*, template, pks, now, allowed, greeter, summary) -> None:
                 reply_slugs=replies.get(first.pk, []),
                 allowed=allowed,
             )
+            if verdict in ("send", "send_alt") and r.number in capped:
+                verdict = "wait"
             if verdict == "wait":
                 summary.waiting += 1
             elif verdict.startswith("skip:"):

@@ -121,6 +121,14 @@ class Template(AbstractSMSTemplate):
             return bool(import_string(hook)(self, recipient, context_data))
         return self.is_active
 
+    def render(self, context_data: dict) -> str:
+        """sms.api.send_template's rendering: ``{greeting}`` is filled in when not given."""
+        if "greeting" not in context_data and "greeting" in template_placeholders(self.body):
+            from campaigns.greeting import greeting_for
+
+            context_data = {**context_data, "greeting": greeting_for(at=timezone.now(), zone=settings.TIME_ZONE)}
+        return super().render(context_data)
+
     @property
     def footer(self) -> str:
         if not self.add_opt_out_footer:

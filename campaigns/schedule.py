@@ -25,7 +25,9 @@ class Window:
     end: time
 
     def contains(self, t: time) -> bool:
-        if self.start <= self.end:
+        if self.start == self.end:  # 00:00-00:00: any time of day
+            return True
+        if self.start < self.end:
             return self.start <= t < self.end
         return t >= self.start or t < self.end  # wraps midnight
 

@@ -110,7 +110,7 @@ def data_source(settings):
 @pytest.fixture(autouse=True)
 def _campaign_settings(settings):
     # Tests run at any hour: allow every hour unless a test sets its own window.
-    settings.CAMPAIGNS_SENDING_HOURS = "00:00-23:59"
+    settings.CAMPAIGNS_SENDING_HOURS = "00:00-00:00"  # all day
     settings.CAMPAIGNS_SENDING_HOURS_BY_REGION = ""
     settings.CAMPAIGNS_MAX_PER_DAY = 0
     settings.CAMPAIGNS_MAX_PER_WEEK = 0

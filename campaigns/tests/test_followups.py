@@ -123,3 +123,11 @@ def test_aborted_campaign_gets_no_follow_ups(sent):
 def test_command(sent, capsys):
     call_command("send_followups")
     assert "3 follow-ups queued" in capsys.readouterr().out
+
+
+def test_frequency_cap_makes_follow_ups_wait(sent, settings):
+    settings.CAMPAIGNS_MAX_PER_WEEK = 1  # each recipient already had the first text this week
+    summary = send_followups()
+    assert summary.queued == 0 and summary.waiting == 3
+    settings.CAMPAIGNS_MAX_PER_WEEK = 0
+    assert send_followups().queued == 3

@@ -218,3 +218,38 @@ def test_pull_now_runs_in_the_background_and_page_polls(staff_client, data_sourc
         thread.join(10)
     status = staff_client.get(f"/campaigns/pulls/{run.pk}/?format=json").json()
     assert status["state"] == "succeeded" and status["queued"] == 1 and status["finished"]
+
+
+def test_template_list_pins_its_query_count(staff_client):
+    make_template()
+    staff_client.get("/campaigns/templates/")
+    with CaptureQueriesContext(connection) as ctx:
+        staff_client.get("/campaigns/templates/")
+    few = len(ctx)
+    for i in range(5):
+        make_template(name=f"G{i}")
+    with CaptureQueriesContext(connection) as ctx:
+        response = staff_client.get("/campaigns/templates/")
+    assert len(ctx) == few
+    assert "G4" in response.content.decode()
+
+
+def test_scheduled_campaign_starts_running_when_its_time_comes():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.control import refresh_states
+
+    make_template()
+    campaign, _ = create_campaign(
+        name="Later",
+        source="manual",
+        rows=[SourceRow("Group A", "07450000001", "Ann")],
+        scheduled_for=timezone.now() + timedelta(hours=1),
+    )
+    assert campaign.state == "scheduled"
+    assert OutboundMessage.objects.due().count() == 0
+    refresh_states(now=timezone.now() + timedelta(hours=2))
+    campaign.refresh_from_db()
+    assert campaign.state == "running"
