@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def router(settings):
+def router(settings, monkeypatch):
+    monkeypatch.setattr("campaigns.routing.CHECK_EVERY_SECONDS", 0)
     settings.SMS_ROUTER = "campaigns.routing.campaign_router"
     settings.CAMPAIGNS_INNER_ROUTER = "sms.routing.default_router"
 
