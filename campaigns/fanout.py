@@ -227,7 +227,7 @@ def fan_out(
     greeter = greeter or Greeter()
     paused = campaign.state == Campaign.State.PAUSED
     not_before = campaign.not_before(now)
-    send_times: dict[tuple, datetime] = {}
+    send_times: dict[tuple, tuple[datetime, str]] = {}
     done = len(rows) - len(valid)
     for start in range(0, len(valid), batch_size):
         chunk = valid[start : start + batch_size]
@@ -304,11 +304,13 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
             template = groups[row.group]._template
             zones, region = zones_and_region(number)
             key = (zones, region)
-            send_at = send_times.get(key)
-            if send_at is None:
-                send_at = send_times[key] = next_allowed(not_before, zones, region)
+            timing = send_times.get(key)
+            if timing is None:
+                send_at = next_allowed(not_before, zones, region)
+                timing = send_times[key] = (send_at, greeter(at=send_at, zone=zones[0], country=region))
+            send_at, greeting = timing
             name = str(row.name or "").strip()
-            context = {**row.extra, "name": name, "greeting": greeter(at=send_at, zone=zones[0], country=region)}
+            context = {**row.extra, "name": name, "greeting": greeting}
             messages.append(
                 build_message(
                     number,
