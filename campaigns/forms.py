@@ -29,6 +29,14 @@ class TemplateForm(forms.ModelForm):
             "add_opt_out_footer",
             "opt_out_footer",
         ]
+        labels = {
+            "name": "Focus group",
+            "followup_body": "Follow-up body",
+            "followup_alt_body": "Alternative follow-up body",
+            "add_opt_out_footer": "Add the opt-out footer",
+            "opt_out_footer": "Opt-out footer",
+            "sender": "Sender id",
+        }
         widgets = {
             "body": forms.Textarea(attrs={"rows": 4, "data-preview": "body"}),
             "followup_body": forms.Textarea(attrs={"rows": 3, "data-preview": "followup_body"}),
