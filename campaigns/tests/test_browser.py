@@ -58,3 +58,5 @@ def test_preview_updates_as_staff_type(page, live_server):
     page.wait_for_function("document.getElementById('preview-text').textContent.includes('STOP')")
     page.uncheck("input[name=add_opt_out_footer]")
     page.wait_for_function("document.getElementById('preview-text').textContent === 'Hi Monica'")
+    page.wait_for_timeout(300)  # let the last debounced preview request finish before teardown
+    page.wait_for_load_state("networkidle")
