@@ -95,7 +95,12 @@ def _groups(campaign: Campaign, names: Iterable[str]) -> dict[str, CampaignGroup
             group, _ = CampaignGroup.objects.get_or_create(
                 campaign=campaign, name=name, defaults={"template": templates.get(name)}
             )
-        group._template = templates.get(name)
+        template = templates.get(name)
+        if template is not None and group.template_id != template.pk:
+            # The template was created (or renamed) after an earlier pull skipped the group.
+            CampaignGroup.objects.filter(pk=group.pk).update(template=template, skipped_reason="", rows_skipped=0)
+            group.template = template
+        group._template = template
         groups[name] = group
     return groups
 

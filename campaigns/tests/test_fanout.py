@@ -170,3 +170,14 @@ def test_aborted_campaign_queues_nothing():
     campaign = Campaign.objects.create(name="c", state=Campaign.State.ABORTED)
     assert fan_out(campaign=campaign, rows=rows(2)).queued == 0
     assert OutboundMessage.objects.count() == 0
+
+
+def test_group_skipped_earlier_is_served_once_its_template_exists():
+    campaign = Campaign.objects.create(name="c")
+    make_template()
+    fan_out(campaign=campaign, rows=rows(1, "Group B"))
+    assert CampaignGroup.objects.get(name="Group B").template is None
+    template_b = make_template(name="Group B")
+    assert fan_out(campaign=campaign, rows=rows(1, "Group B")).queued == 1
+    group = CampaignGroup.objects.get(name="Group B")
+    assert group.template == template_b and group.skipped_reason == ""
