@@ -54,9 +54,11 @@ def reply_breakdown(campaign: Campaign) -> list[tuple[str, int]]:
     if not found:
         return [("Replied", total)]
     model, link = found
+    type_fields = {f.name for f in model._meta.get_field("reply_type").related_model._meta.get_fields()}
+    label = "reply_type__name" if "name" in type_fields else "reply_type__slug"
     rows = list(
         model.objects.filter(**{f"{link}__in_reply_to__campaign": campaign, "reply_type__isnull": False})
-        .values_list("reply_type__name")
+        .values_list(label)
         .annotate(n=Count("pk"))
         .order_by("-n")
     )
