@@ -241,7 +241,7 @@ SMS_GATEWAY_TIMEOUT_SECONDS = env_float("SMS_GATEWAY_TIMEOUT_SECONDS", 15.0)
 
 # --- Campaigns (campaigns app) -----------------------------------------------------------
 
-# The data source pull_campaign reads ({"Group A": [["0115000000", "Michael"], ...]}) and
+# The data source pull_campaign reads ({"Group A": [["07450000000", "Monica"], ...]}) and
 # POSTs outcomes back to. Empty: pulling is off (uploads and pasted lists still work).
 TEXTING_API_URL = env("TEXTING_API_URL", "")
 TEXTING_API_KEY = env("TEXTING_API_KEY", "")
