@@ -9,6 +9,10 @@ from sms.backends import locmem
 def _sms_test_settings(settings):
     settings.SMS_DEFAULT_BACKEND = "locmem"
     settings.SMS_PUBLIC_URL = "https://texting.example.com"
+    # Campaign texts may leave at any hour in tests, so no test depends on the time it runs;
+    # the sending-hours tests set their own windows.
+    settings.CAMPAIGNS_SENDING_HOURS = "00:00-00:00"
+    settings.CAMPAIGNS_SENDING_HOURS_BY_REGION = ""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

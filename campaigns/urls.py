@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from campaigns import views
 
@@ -6,5 +6,14 @@ app_name = "campaigns"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("<int:pk>/", views.index, name="detail"),
+    path("new/", views.new, name="new"),
+    path("upload/", views.upload, name="upload"),
+    path("<int:pk>/", views.detail, name="detail"),
+    re_path(r"^(?P<pk>[0-9]+)/(?P<action>pause|resume|abort)/$", views.control, name="control"),
+    path("pull/", views.pull_now, name="pull_now"),
+    path("pulls/<int:pk>/", views.pull_detail, name="pull_detail"),
+    path("templates/", views.template_list, name="template_list"),
+    path("templates/new/", views.template_edit, name="template_new"),
+    path("templates/<int:pk>/", views.template_edit, name="template_edit"),
+    path("templates/preview/", views.template_preview, name="template_preview"),
 ]

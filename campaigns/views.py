@@ -1,5 +1,121 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from campaigns import reports
+from campaigns.fanout import create_campaign
+from campaigns.forms import ManualCampaignForm, TemplateForm, UploadForm
+from campaigns.models import Campaign, PullRun, Template
+from campaigns.preview import preview
+from campaigns.pull import start_pull
+from campaigns.sources import SourceError, parse_pasted, parse_upload
 
 
-def index(request, pk=None):
-    return render(request, "campaigns/index.html", {})
+def index(request):
+    campaigns = Paginator(Campaign.objects.with_counts(), 50).get_page(request.GET.get("page"))
+    last_pull = PullRun.objects.first()
+    return render(request, "campaigns/index.html", {"campaigns": campaigns, "last_pull": last_pull})
+
+
+def detail(request, pk):
+    campaign = get_object_or_404(Campaign.objects.with_counts(), pk=pk)
+    return render(request, "campaigns/detail.html", {"campaign": campaign, **reports.campaign_report(campaign)})
+
+
+@require_POST
+def control(request, pk, action):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if action == "pause":
+        done = campaign.pause(reason=f"Paused by {request.user.get_username()}")
+    elif action == "resume":
+        done = campaign.resume()
+    else:
+        done = campaign.abort(reason=f"Aborted by {request.user.get_username()}") >= 0
+    if done:
+        messages.success(request, f"Campaign {action}d.")
+    else:
+        messages.warning(request, f"The campaign could not be {action}d in its current state.")
+    return redirect(campaign)
+
+
+def new(request):
+    form = ManualCampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        template = form.cleaned_data["template"]
+        rows, bad = parse_pasted(form.cleaned_data["numbers"], group=template.name)
+        campaign, result = create_campaign(
+            name=form.cleaned_data["name"],
+            source=Campaign.Source.MANUAL,
+            rows=rows,
+            bad_rows=bad,
+            user=request.user,
+            scheduled_for=form.cleaned_data["scheduled_for"],
+        )
+        messages.success(request, f"Campaign created: {result}")
+        return redirect(campaign)
+    return render(request, "campaigns/new.html", {"form": form, "title": "New campaign from pasted numbers"})
+
+
+def upload(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        template = form.cleaned_data["template"]
+        upload_ = form.cleaned_data["file"]
+        try:
+            rows, bad = parse_upload(upload_.read(), upload_.name, default_group=template.name if template else "")
+        except SourceError as exc:
+            form.add_error("file", str(exc))
+        else:
+            campaign, result = create_campaign(
+                name=form.cleaned_data["name"],
+                source=Campaign.Source.UPLOAD,
+                rows=rows,
+                bad_rows=bad,
+                user=request.user,
+                scheduled_for=form.cleaned_data["scheduled_for"],
+            )
+            messages.success(request, f"Campaign created: {result}")
+            return redirect(campaign)
+    return render(request, "campaigns/new.html", {"form": form, "title": "Upload contacts", "multipart": True})
+
+
+@require_POST
+def pull_now(request):
+    run = start_pull(user=request.user)
+    return redirect(run)
+
+
+def pull_detail(request, pk):
+    run = get_object_or_404(PullRun.objects.select_related("campaign"), pk=pk)
+    if request.GET.get("format") == "json":
+        return JsonResponse(reports.pull_status(run))
+    return render(request, "campaigns/pull_detail.html", {"run": run})
+
+
+def template_list(request):
+    templates = Template.objects.all()
+    return render(request, "campaigns/template_list.html", {"templates": templates})
+
+
+def template_edit(request, pk=None):
+    template = get_object_or_404(Template, pk=pk) if pk else Template()
+    form = TemplateForm(request.POST or None, instance=template)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Template {template.name} saved.")
+        return redirect("campaigns:template_list")
+    return render(request, "campaigns/template_form.html", {"form": form, "template": template})
+
+
+@require_POST
+def template_preview(request):
+    """Preview JSON for the editor: the form's current fields, rendered and counted exactly."""
+    form = TemplateForm(request.POST)
+    form.is_valid()  # fills cleaned_data as far as it can; errors are reported by preview()
+    template = Template(**{k: v for k, v in form.cleaned_data.items() if k in {f.name for f in Template._meta.fields}})
+    field = request.POST.get("field", "body")
+    if field not in ("body", "followup_body", "followup_alt_body"):
+        field = "body"
+    return JsonResponse(preview(template=template, body=request.POST.get(field, "")))

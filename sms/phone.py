@@ -29,9 +29,21 @@ def _normalise(raw: str, region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+#: Numbers this process has already produced as valid E.164: normalising one again (a fan-out
+#: passes its normalised numbers on to build_message) needs no second parse. E.164 does not
+#: depend on the region, so one set serves every region.
+_KNOWN_E164: set[str] = set()
+
+
 def normalise(raw: str | int, region: str | None = None) -> str:
     """Return ``raw`` as E.164 (``+447450000000``) or raise InvalidNumber with the reason."""
-    return _normalise(str(raw), (region or settings.SMS_DEFAULT_REGION).upper())
+    if raw in _KNOWN_E164:
+        return raw
+    number = _normalise(str(raw), (region or settings.SMS_DEFAULT_REGION).upper())
+    if len(_KNOWN_E164) > 200_000:
+        _KNOWN_E164.clear()
+    _KNOWN_E164.add(number)
+    return number
 
 
 def try_normalise(raw: str | int, region: str | None = None) -> str | None:

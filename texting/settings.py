@@ -200,7 +200,9 @@ SMS_SENDING_TIMEOUT_SECONDS = env_int("SMS_SENDING_TIMEOUT_SECONDS", 600)
 # Public base URL of this site, used to build status-callback URLs given to gateways.
 SMS_PUBLIC_URL = env("SMS_PUBLIC_URL", "").rstrip("/")
 # Dotted path of the callable that picks the route (SIM / gateway) of each outbound text.
-SMS_ROUTER = env("SMS_ROUTER", "modems.routing.sim_router")
+# campaigns.routing.campaign_router holds campaign texts in quiet hours / while paused, then
+# hands the rest to CAMPAIGNS_INNER_ROUTER (the default router, or the modems app's SIM router).
+SMS_ROUTER = env("SMS_ROUTER", "campaigns.routing.campaign_router")
 # Steps run on every stored inbound text, in order (like middleware).
 SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation,replies.pipeline.process")
 # Model used by sms.api.send_template (pymess's PYMESS_SMS_TEMPLATE_MODEL).
@@ -239,6 +241,53 @@ SMS_GATEWAY_TIMEOUT_SECONDS = env_float("SMS_GATEWAY_TIMEOUT_SECONDS", 15.0)
 
 # --- Campaigns (campaigns app) -----------------------------------------------------------
 
+# The data source pull_campaign reads ({"Group A": [["07450000000", "Monica"], ...]}) and
+# POSTs outcomes back to. Empty: pulling is off (uploads and pasted lists still work).
+TEXTING_API_URL = env("TEXTING_API_URL", "")
+TEXTING_API_KEY = env("TEXTING_API_KEY", "")
+# "header" (default: sent in TEXTING_API_KEY_HEADER) or "query" (?key=..., older sources).
+TEXTING_API_KEY_IN = env("TEXTING_API_KEY_IN", "header")
+if TEXTING_API_KEY_IN not in {"header", "query"}:
+    raise ImproperlyConfigured(f"TEXTING_API_KEY_IN must be header or query, got {TEXTING_API_KEY_IN!r}")
+TEXTING_API_KEY_HEADER = env("TEXTING_API_KEY_HEADER", "X-Api-Key")
+TEXTING_API_TIMEOUT_SECONDS = env_float("TEXTING_API_TIMEOUT_SECONDS", 30.0)
+TEXTING_API_RETRIES = env_int("TEXTING_API_RETRIES", 3)
+# How the "group has left" notification is POSTed: "json" (a JSON body that also carries
+# "numbers") or "form" (form fields numbers="a, b", group, and payload=<the JSON document>).
+TEXTING_API_NOTIFY_FORMAT = env("TEXTING_API_NOTIFY_FORMAT", "json")
+if TEXTING_API_NOTIFY_FORMAT not in {"json", "form"}:
+    raise ImproperlyConfigured(f"TEXTING_API_NOTIFY_FORMAT must be json or form, got {TEXTING_API_NOTIFY_FORMAT!r}")
+# Pulls within one period share a campaign (strftime of the site's local date): a second pull
+# in the period texts nobody who was already texted.
+CAMPAIGNS_PULL_PERIOD_FORMAT = env("CAMPAIGNS_PULL_PERIOD_FORMAT", "%Y-%m-%d")
+CAMPAIGNS_PULL_LOCK_TIMEOUT_SECONDS = env_int("CAMPAIGNS_PULL_LOCK_TIMEOUT_SECONDS", 1800)
+CAMPAIGNS_BATCH_SIZE = env_int("CAMPAIGNS_BATCH_SIZE", 2000)
+# Allowed sending window in the recipient's local time, and per-country overrides
+# ("DE=09:00-20:00,FR=10:00-19:00"). Texts due outside it wait; they are never dropped.
+CAMPAIGNS_SENDING_HOURS = env("CAMPAIGNS_SENDING_HOURS", "08:00-21:00")
+CAMPAIGNS_SENDING_HOURS_BY_REGION = env("CAMPAIGNS_SENDING_HOURS_BY_REGION", "")
+# Per-contact cap on marketing texts (campaign texts and follow-ups); 0 = no cap.
+CAMPAIGNS_MAX_PER_DAY = env_int("CAMPAIGNS_MAX_PER_DAY", 2)
+CAMPAIGNS_MAX_PER_WEEK = env_int("CAMPAIGNS_MAX_PER_WEEK", 5)
+# A campaign pauses itself when this share of its texts failed within the window.
+CAMPAIGNS_ERROR_RATE_THRESHOLD = env_float("CAMPAIGNS_ERROR_RATE_THRESHOLD", 0.5)
+CAMPAIGNS_ERROR_RATE_WINDOW_MINUTES = env_int("CAMPAIGNS_ERROR_RATE_WINDOW_MINUTES", 10)
+CAMPAIGNS_ERROR_RATE_MIN_MESSAGES = env_int("CAMPAIGNS_ERROR_RATE_MIN_MESSAGES", 20)
+CAMPAIGNS_SENDER_ID = env("CAMPAIGNS_SENDER_ID", "")
+CAMPAIGNS_OPT_OUT_FOOTER = env("CAMPAIGNS_OPT_OUT_FOOTER", "Reply STOP to opt out")
+# Reply types (slugs) after which a follow-up is allowed, used only while the replies app's
+# ReplyType has no allows_followup field. No reply always allows one; an opt-out never does.
+CAMPAIGNS_FOLLOWUP_REPLY_TYPES = env_list("CAMPAIGNS_FOLLOWUP_REPLY_TYPES", "thanks,misc")
+# The router campaigns.routing.campaign_router (the default SMS_ROUTER) hands the texts it
+# does not hold to: sms.routing.default_router, or the modems app's SIM router.
+CAMPAIGNS_INNER_ROUTER = env("CAMPAIGNS_INNER_ROUTER", "modems.routing.sim_router")
+# Optional dotted path f(template, recipient, context) -> bool overriding Template.can_send.
+CAMPAIGNS_TEMPLATE_CAN_SEND = env("CAMPAIGNS_TEMPLATE_CAN_SEND", "")
+# Longest name the template preview assumes when warning about an extra segment.
+CAMPAIGNS_PREVIEW_NAME_LENGTH = env_int("CAMPAIGNS_PREVIEW_NAME_LENGTH", 20)
+# False: the "pull now" button runs the pull inline (tests, single-threaded servers).
+CAMPAIGNS_PULL_IN_BACKGROUND = env_bool("CAMPAIGNS_PULL_IN_BACKGROUND", True)
+
 # --- Replies (replies app) ---------------------------------------------------------------
 
 # Texts that opt out / back in when they are the whole text (any case, punctuation ignored).
@@ -274,8 +323,8 @@ REPLIES_AUTO_REPLY_MAX_AGE_HOURS = env_int("REPLIES_AUTO_REPLY_MAX_AGE_HOURS", 2
 
 # --- Modems, SIM cards and networks (modems app) -------------------------------------------
 
-# SMS_ROUTER (above) defaults to modems.routing.sim_router: an active SIM within its daily
-# limit for each text; with no SIM configured it hands over to sms.routing.default_router.
+# CAMPAIGNS_INNER_ROUTER (above) defaults to modems.routing.sim_router: an active SIM within
+# its daily limit for each text; with no SIM configured it hands over to sms.routing.default_router.
 SMS_BACKENDS["modem"] = "modems.backend.ModemBackend"
 # Gateway-account SIMs name the environment variables holding their credentials; only names
 # with this prefix are accepted (so SECRET_KEY or DATABASE_URL can never be sent anywhere).

@@ -48,7 +48,7 @@ def test_template_send_is_refused(opted_out, outbox):
 
 
 def test_campaign_fan_out_and_follow_up_are_refused(opted_out, outbox):
-    campaign = Campaign.objects.create(name="Spring")
+    campaign = Campaign.objects.create(name="Spring", state=Campaign.State.RUNNING)
     built = [build_message(n, "Spring sale", campaign=campaign) for n in (NUMBER, "+447911123002")]
     built.append(build_message(NUMBER, "Did you see our sale?", campaign=campaign, tag="follow-up"))
     stored = queue_messages(built)

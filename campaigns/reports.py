@@ -1,0 +1,123 @@
+"""What the campaign pages show, computed in a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from django.db.models import Count
+
+from campaigns.followups import _reply_model
+from campaigns.models import TAG_FIRST, TAG_FOLLOWUP, Campaign, PullRun, RejectedRow
+from sms.models import InboundMessage, OutboundMessage, State
+
+SENT = {State.SENT, State.DEBUG}
+DELIVERED = {State.DELIVERED}
+FAILED = {State.ERROR, State.ERROR_UPDATE, State.UNKNOWN, State.REFUSED}
+PENDING = {State.WAITING, State.ERROR_RETRY, State.SENDING}
+
+
+def _bucket(state: str) -> str:
+    if state in SENT:
+        return "sent"
+    if state in DELIVERED:
+        return "delivered"
+    if state in FAILED:
+        return "failed"
+    return "pending"
+
+
+def progress(counts: Counter) -> dict:
+    total = sum(counts.values())
+    left = total - counts["pending"]
+    pct = lambda n: round(100 * n / total, 1) if total else 0  # noqa: E731
+    return {
+        "total": total,
+        "left": left,
+        "percent": pct(left),
+        "sent": counts["sent"],
+        "delivered": counts["delivered"],
+        "failed": counts["failed"],
+        "pending": counts["pending"],
+        "pct_sent": pct(counts["sent"]),
+        "pct_delivered": pct(counts["delivered"]),
+        "pct_failed": pct(counts["failed"]),
+    }
+
+
+def reply_breakdown(campaign: Campaign) -> list[tuple[str, int]]:
+    """(reply type, count) of replies to the campaign's texts; "replied" until classified."""
+    inbound = InboundMessage.objects.filter(in_reply_to__campaign=campaign)
+    total = inbound.count()
+    if not total:
+        return []
+    found = _reply_model()
+    if not found:
+        return [("Replied", total)]
+    model, link = found
+    type_fields = {f.name for f in model._meta.get_field("reply_type").related_model._meta.get_fields()}
+    label = "reply_type__name" if "name" in type_fields else "reply_type__slug"
+    rows = list(
+        model.objects.filter(**{f"{link}__in_reply_to__campaign": campaign, "reply_type__isnull": False})
+        .values_list(label)
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    )
+    classified = sum(n for _, n in rows)
+    if total > classified:
+        rows.append(("Not classified yet", total - classified))
+    return rows
+
+
+def campaign_report(campaign: Campaign) -> dict:
+    by_group: dict[int | None, Counter] = defaultdict(Counter)
+    followups: Counter = Counter()
+    rows = (
+        OutboundMessage.objects.filter(campaign=campaign)
+        .order_by()
+        .values_list("template_id", "tag", "state")
+        .annotate(n=Count("pk"))
+    )
+    overall: Counter = Counter()
+    for template_id, tag, state, n in rows:
+        if tag == TAG_FOLLOWUP:
+            followups[_bucket(state)] += n
+        elif tag == TAG_FIRST:
+            by_group[template_id][_bucket(state)] += n
+            overall[_bucket(state)] += n
+    groups = []
+    for group in campaign.groups.select_related("template"):
+        groups.append({"group": group, **progress(by_group.get(group.template_id, Counter()))})
+    reached = overall["sent"] + overall["delivered"] + overall["failed"]
+    rejected = RejectedRow.objects.filter(campaign=campaign)
+    return {
+        "groups": groups,
+        "overall": progress(overall),
+        "followups": progress(followups),
+        "delivery_rate": round(100 * overall["delivered"] / reached, 1) if reached else None,
+        "rejected_by_reason": [
+            (RejectedRow.Reason(r).label, n)
+            for r, n in rejected.order_by().values_list("reason").annotate(n=Count("pk")).order_by("-n")
+        ],
+        "rejected_rows": rejected[:200],
+        "rejected_total": rejected.count(),
+        "replies": reply_breakdown(campaign),
+        "notifications": campaign.notifications.select_related("group")[:20],
+        "pulls": campaign.pulls.all()[:10],
+    }
+
+
+def pull_status(run: PullRun) -> dict:
+    return {
+        "id": run.pk,
+        "state": run.state,
+        "state_label": run.get_state_display(),
+        "finished": run.finished_at is not None or run.state in (PullRun.State.FAILED, PullRun.State.LOCKED),
+        "rows_total": run.rows_total,
+        "rows_done": run.rows_done,
+        "percent": run.percent,
+        "queued": run.queued,
+        "rejected": run.rejected,
+        "summary": run.summary,
+        "error": run.error,
+        "campaign_url": run.campaign.get_absolute_url() if run.campaign_id else None,
+    }
