@@ -81,7 +81,7 @@ class Contact(models.Model):
     def is_opted_out(self) -> bool:
         return self.opted_out_at is not None
 
-    def opt_out(self, *, reason: str, source: str, evidence: str = "") -> bool:
+    def opt_out(self, *, reason: str, source: str, evidence: str = "", recorded_by=None) -> bool:
         """Suppress this number everywhere at once. Returns False if it already was.
 
         Queued texts to the number are refused in the same transaction, so no dispatcher that
@@ -97,6 +97,7 @@ class Contact(models.Model):
                 kind=ConsentEvent.Kind.OPT_OUT,
                 source=source,
                 evidence=evidence or reason,
+                recorded_by=recorded_by,
             )
             OutboundMessage.objects.filter(recipient=self.number, state__in=DUE_STATES).refuse(
                 f"Recipient opted out: {reason}"
@@ -104,7 +105,7 @@ class Contact(models.Model):
         self.refresh_from_db(fields=["opted_out_at", "opt_out_reason"])
         return bool(updated)
 
-    def opt_in(self, *, source: str, evidence: str, scope: str = "marketing") -> None:
+    def opt_in(self, *, source: str, evidence: str, scope: str = "marketing", recorded_by=None) -> None:
         """Record fresh consent (a START text, or staff with evidence) and lift the opt-out."""
         with transaction.atomic():
             Contact.objects.filter(pk=self.pk).update(opted_out_at=None, opt_out_reason="")
@@ -115,6 +116,7 @@ class Contact(models.Model):
                 source=source,
                 evidence=evidence,
                 scope=scope,
+                recorded_by=recorded_by,
             )
         self.refresh_from_db(fields=["opted_out_at", "opt_out_reason"])
 
