@@ -59,6 +59,10 @@ def queue_messages(messages: list[OutboundMessage], *, batch_size: int = 2000) -
                 [StatusChange(message=m, state=m.state, at=now, note=m.error[:500]) for m in created]
             )
         stored.extend(created)
+    if any(m.state == State.WAITING for m in stored):
+        from sms.tasks import kick_dispatcher  # lazily: sms.tasks loads celery and the dispatcher
+
+        kick_dispatcher()
     return stored
 
 
