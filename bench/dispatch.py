@@ -45,6 +45,7 @@ def setup_django(args) -> str:
     os.environ["DJANGO_SETTINGS_MODULE"] = "texting.settings"
     os.environ["SMS_DEFAULT_BACKEND"] = "locmem"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DEBUG", "false")  # as in production: DEBUG keeps every query in memory
     os.environ.pop("CELERY_BROKER_URL", None)
     if args.batch_size:
         os.environ["SMS_DISPATCH_BATCH_SIZE"] = str(args.batch_size)

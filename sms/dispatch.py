@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from sms import signals
 from sms.backends import BackendError, SendResult, get_backend_class
-from sms.bulk import update_rows
+from sms.bulk import insert_rows, update_rows
 from sms.models import DUE_STATES, Contact, OutboundMessage, State, StatusChange
 from sms.routing import Deferral, Route, route
 
@@ -90,7 +90,7 @@ def claim_batch(*, size: int, now=None, pks=None) -> list[OutboundMessage]:
             number_of_send_attempts=F("number_of_send_attempts") + 1,
         )
         claimed = list(OutboundMessage.objects.filter(claim_token=token, state=State.SENDING).order_by("pk"))
-        StatusChange.objects.bulk_create([StatusChange(message=m, state=State.SENDING, at=now) for m in claimed])
+        insert_rows([StatusChange(message=m, state=State.SENDING, at=now) for m in claimed])
     for message in claimed:
         signals.status_changed.send(
             sender=OutboundMessage, message=message, previous=State.WAITING, state=State.SENDING
@@ -246,7 +246,7 @@ def _finish(messages, state, now, *, error: str | None = None, note: str = "", e
             message.error = error[:1000]
         message._previous_state = previous
     update_rows(messages, ["state", "changed_at", "claim_token", "error", *extra_fields])
-    StatusChange.objects.bulk_create([StatusChange(message=m, state=state, at=now, note=note[:500]) for m in messages])
+    insert_rows([StatusChange(message=m, state=state, at=now, note=note[:500]) for m in messages])
     for message in messages:
         signals.status_changed.send(
             sender=OutboundMessage, message=message, previous=message._previous_state, state=state
