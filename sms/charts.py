@@ -26,7 +26,7 @@ def line_chart(
     dates: list[date], series: dict[str, list[int]], *, width: int = 720, height: int = 240, title: str = ""
 ) -> SafeString:
     """A line chart of daily counts, one line per series, with axes, grid and a legend."""
-    left, right, top, bottom = 40, 10, 28, 28
+    left, right, top, bottom = 40, 28, 28, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = _nice_max(max([max(values, default=0) for values in series.values()] or [0]))
     step_x = plot_w / max(len(dates) - 1, 1)

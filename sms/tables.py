@@ -20,6 +20,9 @@ STATE_BADGES = {
 }
 
 
+NOWRAP = {"td": {"class": "text-nowrap"}}
+
+
 def _contact_url(record):
     # From the id alone: following record.contact would cost a query per row.
     return reverse("sms:contact", args=[record.contact_id]) if record.contact_id else None
@@ -30,7 +33,7 @@ def state_badge(state: str, label: str) -> str:
 
 
 class OutboundTable(tables.Table):
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="j M H:i", linkify=True)
+    created_at = tables.DateTimeColumn(verbose_name="Created", format="j M H:i", linkify=True, attrs=NOWRAP)
     recipient = tables.Column(verbose_name="To", linkify=_contact_url)
     content = tables.Column(verbose_name="Text", orderable=False, attrs={"td": {"class": "sms-content"}})
     state = tables.Column()
@@ -38,7 +41,7 @@ class OutboundTable(tables.Table):
     backend = tables.Column()
     tag = tables.Column()
     campaign = tables.Column(linkify=True, order_by=("campaign__name",))
-    sent_at = tables.DateTimeColumn(verbose_name="Sent", format="j M H:i")
+    sent_at = tables.DateTimeColumn(verbose_name="Sent", format="j M H:i", attrs=NOWRAP)
 
     class Meta:
         model = OutboundMessage
@@ -56,7 +59,7 @@ class OutboundTable(tables.Table):
 
 
 class InboundTable(tables.Table):
-    received_at = tables.DateTimeColumn(verbose_name="Received", format="j M H:i", linkify=True)
+    received_at = tables.DateTimeColumn(verbose_name="Received", format="j M H:i", linkify=True, attrs=NOWRAP)
     sender = tables.Column(verbose_name="From", linkify=_contact_url)
     content = tables.Column(verbose_name="Text", orderable=False, attrs={"td": {"class": "sms-content"}})
     backend = tables.Column()
