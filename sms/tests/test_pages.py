@@ -291,3 +291,18 @@ def test_compose_prefills_the_recipient(staff_client):
     response = staff_client.get("/sms/compose/?to=%2B447911123456")
     assert response.context["form"]["recipient"].value() == "+447911123456"
     assert b'data-segment-counter="#segment-counter"' in response.content
+
+
+def test_contact_and_detail_pages_query_counts_do_not_grow(staff_client, staff_user, django_assert_num_queries):
+    for i in range(15):
+        message = create_message(content=f"Question {i}")
+        store_inbound("locmem", InboundData(sender=message.recipient, content=f"Answer {i}", external_id=f"c{i}"))
+    contact = Contact.objects.get()
+    contact.opt_out(reason="asked", source="staff", evidence="call", recorded_by=staff_user)
+    contact.opt_in(source="staff", evidence="form", recorded_by=staff_user)
+    # session, user, contact, ledger (recorder joined), texts out, texts in
+    with django_assert_num_queries(6):
+        staff_client.get(contact.get_absolute_url())
+    # session, user, message (+campaign, template, SIM, contact), history, related objects, replies
+    with django_assert_num_queries(6):
+        staff_client.get(message.get_absolute_url())
