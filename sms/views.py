@@ -3,6 +3,7 @@
 Thin views: a form or a filter, one call into sms.api / the models, render or redirect.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -60,7 +61,8 @@ def compose(request):
         level = messages.ERROR if message.state in (State.REFUSED, State.ERROR) else messages.SUCCESS
         messages.add_message(request, level, f"Text to {message.recipient}: {message.get_state_display()}.")
         return redirect(message)
-    return render(request, "sms/compose.html", {"form": form})
+    context = {"form": form, "transliterate": not settings.SMS_USE_ACCENT}
+    return render(request, "sms/compose.html", context)
 
 
 def contact_detail(request, pk):

@@ -306,3 +306,10 @@ def test_contact_and_detail_pages_query_counts_do_not_grow(staff_client, staff_u
     # session, user, message (+campaign, template, SIM, contact), history, related objects, replies
     with django_assert_num_queries(6):
         staff_client.get(message.get_absolute_url())
+
+
+def test_compose_warns_when_texts_are_transliterated(staff_client, settings):
+    settings.SMS_USE_ACCENT = True
+    assert b"transliterate-note" not in staff_client.get("/sms/compose/").content
+    settings.SMS_USE_ACCENT = False
+    assert b"transliterate-note" in staff_client.get("/sms/compose/").content
