@@ -5,7 +5,8 @@ every row and compiles it through the ORM: for a batch of 200 texts and seven fi
 most of a dispatcher's time (measured by ``bench/dispatch.py``). ``update_rows`` writes the
 same values, field by field prepared exactly as the ORM prepares them
 (``get_db_prep_save``), with one parameterised ``UPDATE ... WHERE pk = %s`` run through
-``executemany`` inside one transaction: the database reuses one prepared statement.
+``executemany`` inside one transaction: SQLite reuses one prepared statement, psycopg 3
+pipelines the statements to PostgreSQL without waiting for each answer.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def update_rows(objects: Sequence[Model], field_names: Sequence[str]) -> int:
 
 
 def insert_rows(objects: Sequence[Model], *, ignore_conflicts: bool = False) -> int:
-    """INSERT unsaved objects with one ``executemany``, for rows nobody reads back at once.
+    """INSERT unsaved objects with one ``executemany`` (SQLite), for rows nobody reads back at once.
 
     Like ``bulk_create`` but the objects' primary keys stay unset (use ``bulk_create`` when
     you need them) and defaults must already be on the objects (they are, once built).
