@@ -57,5 +57,5 @@ def test_update_rows_writes_each_rows_own_values():
 
 def test_status_history_rows_are_written():
     (message,) = create_rows([build_message("07400 100000", "x")])
-    insert_rows([StatusChange(message=message, state=State.WAITING, note="a")] * 1)
+    insert_rows([StatusChange(message=message, state=State.WAITING, note="a")])
     assert list(StatusChange.objects.values_list("message_id", "state", "note")) == [(message.pk, "waiting", "a")]
