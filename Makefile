@@ -26,7 +26,8 @@ run: venv
 #   CELERY_BROKER_URL=redis://127.0.0.1:6379/0 make worker
 worker: venv
 	@test -n "$$CELERY_BROKER_URL" || (echo "Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) first" && exit 1)
-	$(BIN)/celery -A texting worker --beat --loglevel=INFO
+	@mkdir -p var
+	$(BIN)/celery -A texting worker --beat --schedule var/celerybeat-schedule --loglevel=INFO
 
 # Chromium for the browser tests comes from Debian's package (never `playwright install`).
 browsers:
