@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 
-.PHONY: run test venv dev-venv lint migrate clean browsers
+.PHONY: run test venv dev-venv lint migrate clean browsers worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# A Celery worker with the beat schedule (dispatch, recovery, delivery checks); needs a broker:
+#   CELERY_BROKER_URL=redis://127.0.0.1:6379/0 make worker
+worker: venv
+	@test -n "$$CELERY_BROKER_URL" || (echo "Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) first" && exit 1)
+	@mkdir -p var
+	$(BIN)/celery -A texting worker --beat --schedule var/celerybeat-schedule --loglevel=INFO
 
 # Chromium for the browser tests comes from Debian's package (never `playwright install`).
 browsers:

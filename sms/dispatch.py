@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from sms import signals
 from sms.backends import BackendError, SendResult, get_backend_class
+from sms.bulk import insert_rows, update_rows
 from sms.models import DUE_STATES, ConsentEvent, Contact, OutboundMessage, State, StatusChange
 from sms.routing import Deferral, Route, route
 
@@ -89,7 +90,7 @@ def claim_batch(*, size: int, now=None, pks=None) -> list[OutboundMessage]:
             number_of_send_attempts=F("number_of_send_attempts") + 1,
         )
         claimed = list(OutboundMessage.objects.filter(claim_token=token, state=State.SENDING).order_by("pk"))
-        StatusChange.objects.bulk_create([StatusChange(message=m, state=State.SENDING, at=now) for m in claimed])
+        insert_rows([StatusChange(message=m, state=State.SENDING, at=now) for m in claimed])
     for message in claimed:
         signals.status_changed.send(
             sender=OutboundMessage, message=message, previous=State.WAITING, state=State.SENDING
@@ -161,7 +162,7 @@ def send_claimed(messages: list[OutboundMessage]) -> DispatchSummary:
             message.backend = route_.backend.slug
             message.sim_id = route_.sim_id
             message.sender = message.sender or route_.sender
-        OutboundMessage.objects.bulk_update(group, ["backend", "sim", "sender"])
+        update_rows(group, ["backend", "sim", "sender"])
         try:
             results = route_.backend.publish_messages(group)
         except BackendError as exc:  # a batch API failing as a whole
@@ -268,10 +269,8 @@ def _finish(messages, state, now, *, error: str | None = None, note: str = "", e
         if error is not None:
             message.error = error[:1000]
         message._previous_state = previous
-    OutboundMessage.objects.bulk_update(
-        messages, ["state", "changed_at", "claim_token", "error", *extra_fields], batch_size=500
-    )
-    StatusChange.objects.bulk_create([StatusChange(message=m, state=state, at=now, note=note[:500]) for m in messages])
+    update_rows(messages, ["state", "changed_at", "claim_token", "error", *extra_fields])
+    insert_rows([StatusChange(message=m, state=state, at=now, note=note[:500]) for m in messages])
     for message in messages:
         signals.status_changed.send(
             sender=OutboundMessage, message=message, previous=message._previous_state, state=state
@@ -283,7 +282,7 @@ def _requeue(messages, now, *, until, note: str, refund_attempt=False, state=Sta
         message.next_attempt_at = until
         if refund_attempt:
             message.number_of_send_attempts = max(message.number_of_send_attempts - 1, 0)
-    OutboundMessage.objects.bulk_update(messages, ["next_attempt_at", "number_of_send_attempts"])
+    update_rows(messages, ["next_attempt_at", "number_of_send_attempts"])
     _finish(messages, state, now, error=error or note, note=note)
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from sms.bulk import create_rows, insert_rows
 from sms.encoding import segment_info, to_gsm7
 from sms.models import ConsentEvent, Contact, OutboundMessage, State, StatusChange
 from sms.phone import InvalidNumber, normalise
@@ -59,11 +60,13 @@ def queue_messages(messages: list[OutboundMessage], *, batch_size: int = 2000) -
                     opt_out_reason = contact[2]
                     message.state = State.REFUSED
                     message.error = "Recipient opted out" + (f": {opt_out_reason}" if opt_out_reason else "")
-            created = OutboundMessage.objects.bulk_create(chunk)
-            StatusChange.objects.bulk_create(
-                [StatusChange(message=m, state=m.state, at=now, note=m.error[:500]) for m in created]
-            )
+            created = create_rows(chunk)
+            insert_rows([StatusChange(message=m, state=m.state, at=now, note=m.error[:500]) for m in created])
         stored.extend(created)
+    if any(m.state == State.WAITING for m in stored):
+        from sms.tasks import kick_dispatcher  # lazily: sms.tasks loads celery and the dispatcher
+
+        kick_dispatcher()
     return stored
 
 
@@ -84,7 +87,7 @@ def _contacts_for(messages: Iterable[OutboundMessage], now) -> dict[str, tuple[i
     wanted = {m.recipient: getattr(m, "_contact_name", "") for m in messages if m.state == State.WAITING}
     if not wanted:
         return {}
-    Contact.objects.bulk_create(
+    insert_rows(
         [Contact(number=number, name=name[:200], created_at=now) for number, name in wanted.items()],
         ignore_conflicts=True,
     )

@@ -13,4 +13,6 @@ urlpatterns = [
     path("received/<int:pk>/", views.inbound_detail, name="inbound_detail"),
     path("compose/", views.compose, name="compose"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
+    path("contacts/<int:pk>/opt-out/", views.contact_opt_out, name="contact_opt_out"),
+    path("contacts/<int:pk>/opt-in/", views.contact_opt_in, name="contact_opt_in"),
 ]

@@ -348,3 +348,7 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Queue the tasks go to (and workers read by default); separate deployments sharing a broker
+# need different names.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "texting")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

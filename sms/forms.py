@@ -1,0 +1,65 @@
+"""Forms of the sms pages: compose one text, staff opt-out / consent on a contact."""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Layout, Submit
+from django import forms
+
+from sms.phone import InvalidNumber, normalise
+
+SEGMENT_COUNTER = """
+<div class="small text-muted mb-3" style="margin-top: -.75rem" id="segment-counter" aria-live="polite">
+  <span data-count="characters">0</span> characters · <span data-count="encoding">GSM-7</span> ·
+  <strong data-count="segments">1</strong> part(s) · <span data-count="remaining">160</span> left in this part
+</div>
+"""
+
+
+class ComposeForm(forms.Form):
+    recipient = forms.CharField(
+        max_length=40, help_text="International (+44 7911 123456) or national in the default region (07911 123456)"
+    )
+    content = forms.CharField(
+        label="Text",
+        max_length=1600,
+        widget=forms.Textarea(attrs={"rows": 5, "data-segment-counter": "#segment-counter"}),
+    )
+    sender = forms.CharField(max_length=20, required=False, help_text="Optional sender id or number")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_id = "compose-form"
+        self.helper.layout = Layout("recipient", "content", HTML(SEGMENT_COUNTER), "sender")
+        self.helper.add_input(Submit("send", "Send now"))
+
+    def clean_recipient(self):
+        raw = self.cleaned_data["recipient"]
+        try:
+            return normalise(raw)
+        except InvalidNumber as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class OptOutForm(forms.Form):
+    reason = forms.CharField(max_length=300, help_text="Why: e.g. asked on the phone to stop")
+    evidence = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), help_text="Where it is recorded: call notes, e-mail, ticket..."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class ConsentForm(forms.Form):
+    scope = forms.CharField(max_length=50, initial="marketing")
+    evidence = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="How the person agreed: signed form, web sign-up, recorded call... (required)",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False

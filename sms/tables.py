@@ -1,0 +1,80 @@
+"""Tables of the message lists (django-tables2): sortable columns, paginated, Bootstrap 5."""
+
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+
+from sms.models import InboundMessage, OutboundMessage, State
+
+STATE_BADGES = {
+    State.DEBUG: "secondary",
+    State.WAITING: "info",
+    State.SENDING: "primary",
+    State.SENT: "primary",
+    State.DELIVERED: "success",
+    State.ERROR_RETRY: "warning",
+    State.ERROR: "danger",
+    State.ERROR_UPDATE: "danger",
+    State.UNKNOWN: "dark",
+    State.REFUSED: "secondary",
+}
+
+
+NOWRAP = {"td": {"class": "text-nowrap"}}
+
+
+def _contact_url(record):
+    # From the id alone: following record.contact would cost a query per row.
+    return reverse("sms:contact", args=[record.contact_id]) if record.contact_id else None
+
+
+def state_badge(state: str, label: str) -> str:
+    return format_html('<span class="badge text-bg-{}">{}</span>', STATE_BADGES.get(state, "light"), label)
+
+
+class OutboundTable(tables.Table):
+    created_at = tables.DateTimeColumn(verbose_name="Created", format="j M H:i", linkify=True, attrs=NOWRAP)
+    recipient = tables.Column(verbose_name="To", linkify=_contact_url)
+    content = tables.Column(verbose_name="Text", orderable=False, attrs={"td": {"class": "sms-content"}})
+    state = tables.Column()
+    segments = tables.Column(verbose_name="Parts", attrs={"td": {"class": "text-end"}})
+    backend = tables.Column()
+    tag = tables.Column()
+    campaign = tables.Column(linkify=True, order_by=("campaign__name",))
+    sent_at = tables.DateTimeColumn(verbose_name="Sent", format="j M H:i", attrs=NOWRAP)
+
+    class Meta:
+        model = OutboundMessage
+        fields = ["created_at", "recipient", "content", "state", "segments", "backend", "tag", "campaign", "sent_at"]
+        order_by = "-created_at"
+        attrs = {"class": "table table-sm table-hover align-middle"}
+        row_attrs = {"data-pk": lambda record: record.pk}
+        empty_text = "No texts match."
+
+    def render_content(self, value):
+        return value if len(value) <= 80 else value[:79] + "…"
+
+    def render_state(self, record):
+        return state_badge(record.state, record.get_state_display())
+
+
+class InboundTable(tables.Table):
+    received_at = tables.DateTimeColumn(verbose_name="Received", format="j M H:i", linkify=True, attrs=NOWRAP)
+    sender = tables.Column(verbose_name="From", linkify=_contact_url)
+    content = tables.Column(verbose_name="Text", orderable=False, attrs={"td": {"class": "sms-content"}})
+    backend = tables.Column()
+    in_reply_to = tables.Column(verbose_name="Reply to", linkify=True, orderable=False)
+
+    class Meta:
+        model = InboundMessage
+        fields = ["received_at", "sender", "content", "backend", "in_reply_to"]
+        order_by = "-received_at"
+        attrs = {"class": "table table-sm table-hover align-middle"}
+        row_attrs = {"data-pk": lambda record: record.pk}
+        empty_text = "No texts received match."
+
+    def render_content(self, value):
+        return value if len(value) <= 100 else value[:99] + "…"
+
+    def render_in_reply_to(self, value):
+        return value.content[:40] + ("…" if len(value.content) > 40 else "")

@@ -1,0 +1,115 @@
+"""Real Chromium against live_server: the compose page's counter and the send-find-open flow."""
+
+import os
+import shutil
+
+import pytest
+from django.urls import reverse
+
+from sms.encoding import segment_info
+from sms.models import OutboundMessage, State
+from sms.tests.test_encoding import VECTORS
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Chromium is not installed at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, staff_user):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name=username]", "staff")
+    page.fill("input[name=password]", "staff-pass-123")
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    yield page
+    context.close()
+
+
+EXTRA_VECTORS = [
+    "Line one\nline two\r\n",
+    "Form\ffeed",
+    "a" * 153 + "€" * 10,
+    "🎉 party " * 12,
+    "ł" * 67 + "a" * 67 + "\U0001f600",
+    "Mixed é and ê",
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_js_counter_matches_python_on_every_vector(page, live_server):
+    page.goto(live_server.url + reverse("sms:compose"))
+    texts = [text for text, *_ in VECTORS] + EXTRA_VECTORS
+    results = page.evaluate("texts => texts.map(t => window.smsSegmentInfo(t))", texts)
+    for text, js in zip(texts, results, strict=True):
+        py = segment_info(text)
+        expected = {
+            "encoding": py.encoding,
+            "length": py.length,
+            "segments": py.segments,
+            "per_segment": py.per_segment,
+            "remaining": py.remaining,
+        }
+        assert {key: js[key] for key in expected} == expected, repr(text[:40])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_compose_counter_send_find_and_open(page, live_server, outbox):
+    page.goto(live_server.url + reverse("sms:compose"))
+    segments = page.locator('#segment-counter [data-count="segments"]')
+    encoding = page.locator('#segment-counter [data-count="encoding"]')
+    page.fill("input[name=recipient]", "07911 123456")
+    textarea = page.locator("textarea[name=content]")
+    textarea.fill("a" * 160)
+    assert segments.inner_text() == "1" and encoding.inner_text() == "GSM-7"
+    textarea.press("End")
+    textarea.press("b")  # typed, not filled: the counter follows key presses
+    assert segments.inner_text() == "2"
+    textarea.press("Backspace")
+    assert segments.inner_text() == "1"
+    textarea.fill("ł" * 70)
+    assert segments.inner_text() == "1" and encoding.inner_text().startswith("UCS-2")
+    textarea.press("End")
+    textarea.type("ł")
+    assert segments.inner_text() == "2"
+    textarea.fill("€" * 80)  # extension characters cost two septets
+    assert segments.inner_text() == "1"
+    textarea.type("€")
+    assert segments.inner_text() == "2"
+
+    textarea.fill("Your order is ready to collect")
+    assert segments.inner_text() == "1"
+    page.click("#compose-form [type=submit]")
+    page.wait_for_url("**/sms/outbound/*/")
+    message = OutboundMessage.objects.get()
+    assert message.state == State.SENT and outbox[0]["to"] == "+447911123456"
+    assert "Sent" in page.locator("#state").inner_text()
+
+    page.click("text=Sent texts")  # the breadcrumb back to the list
+    page.fill("input[name=number]", "123456")
+    page.click("#filter-form button[type=submit]")
+    row = page.locator(f'tr[data-pk="{message.pk}"]')
+    assert "Your order is ready to collect" in row.inner_text()
+    row.locator("td").first.locator("a").click()
+    page.wait_for_url(f"**{message.get_absolute_url()}")
+    history = page.locator("#history li").all_inner_texts()
+    assert [line.split()[0] for line in history] == ["Waiting", "Sending", "Sent"]

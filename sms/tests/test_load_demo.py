@@ -1,0 +1,39 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from sms import stats
+from sms.models import Contact, InboundMessage, OutboundMessage, State
+
+pytestmark = pytest.mark.django_db
+
+
+def test_load_demo_fills_two_weeks_and_prints_a_login(client):
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    text = out.getvalue()
+    password = text.split("password: ")[1].split()[0]
+    assert client.login(username="demo", password=password)
+    assert get_user_model().objects.get(username="demo").is_staff
+
+    _dates, series = stats.daily(days=14)
+    assert sum(1 for n in series["sent"] if n) >= 12  # texts on (nearly) every day of the chart
+    assert sum(series["delivered"]) > 0.8 * sum(series["sent"])
+    assert sum(series["failed"]) >= 1 and sum(series["replies"]) >= 10
+    states = set(OutboundMessage.objects.values_list("state", flat=True))
+    assert {State.DELIVERED, State.ERROR_UPDATE, State.REFUSED, State.WAITING} <= states
+    assert InboundMessage.objects.filter(in_reply_to__isnull=False).exists()
+    assert Contact.objects.opted_out().exists()
+    assert "demo texts over 14 days" in text
+
+    again = StringIO()
+    call_command("load_demo", stdout=again)
+    assert "already present" in again.getvalue()
+
+
+def test_demo_pages_render(admin_client):
+    call_command("load_demo", stdout=StringIO())
+    for url in ["/", "/sms/outbound/", "/sms/received/", f"/sms/contacts/{Contact.objects.first().pk}/"]:
+        assert admin_client.get(url).status_code == 200
