@@ -269,8 +269,10 @@ def _finish(messages, state, now, *, error: str | None = None, note: str = "", e
         if error is not None:
             message.error = error[:1000]
         message._previous_state = previous
-    update_rows(messages, ["state", "changed_at", "claim_token", "error", *extra_fields])
-    insert_rows([StatusChange(message=m, state=state, at=now, note=note[:500]) for m in messages])
+    # One transaction: a reader (or a crash) never sees the new state without its history row.
+    with transaction.atomic():
+        update_rows(messages, ["state", "changed_at", "claim_token", "error", *extra_fields])
+        insert_rows([StatusChange(message=m, state=state, at=now, note=note[:500]) for m in messages])
     for message in messages:
         signals.status_changed.send(
             sender=OutboundMessage, message=message, previous=message._previous_state, state=state
@@ -282,8 +284,9 @@ def _requeue(messages, now, *, until, note: str, refund_attempt=False, state=Sta
         message.next_attempt_at = until
         if refund_attempt:
             message.number_of_send_attempts = max(message.number_of_send_attempts - 1, 0)
-    update_rows(messages, ["next_attempt_at", "number_of_send_attempts"])
-    _finish(messages, state, now, error=error or note, note=note)
+    with transaction.atomic():
+        update_rows(messages, ["next_attempt_at", "number_of_send_attempts"])
+        _finish(messages, state, now, error=error or note, note=note)
 
 
 def recover_stuck(*, timeout: timedelta | None = None) -> dict[str, int]:
