@@ -29,7 +29,7 @@ from replies.testing import ensure_reply_types, label_texts
 from sms import tasks as sms_tasks
 from sms.models import InboundMessage, OutboundMessage
 from sms.queueing import build_message, queue_messages
-from sms.tests.test_tasks import WORKER, Rows, _redis_or_skip, _run
+from sms.tests.test_tasks import WORKER, Rows, _pg_database_or_skip, _redis_or_skip, _run
 from texting.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,11 +233,16 @@ for i in range(30):
 """
 
 
-def test_a_real_worker_sends_a_burst_from_one_enqueued_dispatch(tmp_path):
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_real_worker_sends_a_burst_from_one_enqueued_dispatch(engine, tmp_path):
     _redis_or_skip()
     import redis
 
-    database_url = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
+    drop = None
+    if engine == "sqlite":
+        database_url = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
+    else:
+        database_url, drop = _pg_database_or_skip()
     queue = f"texting-test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -279,3 +284,5 @@ def test_a_real_worker_sends_a_burst_from_one_enqueued_dispatch(tmp_path):
                 worker.wait()
         client.delete(queue)
         client.delete(f"{queue}:1:{sms_tasks.KICK_LOCK}")
+        if drop:
+            drop()
