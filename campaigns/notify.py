@@ -153,3 +153,28 @@ def send_notifications(*, now: datetime | None = None, limit: int = 100) -> Noti
         )
         summary.sent += 1
     return summary
+
+
+@dataclass
+class SourcesRun:
+    """What one ``notify_sources`` run did (the command and the Celery task print it)."""
+
+    paused: list
+    created: int
+    summary: NotifySummary
+    completed: int
+
+    def __str__(self):
+        return f"{self.created} new notifications; {self.summary}; {self.completed} campaigns completed"
+
+
+def notify_sources(*, now: datetime | None = None) -> SourcesRun:
+    """The minute's campaign housekeeping: the error-rate guard, completion, then the source's
+    notifications (collect, then POST due ones)."""
+    from campaigns.control import check_error_rates, refresh_states
+
+    paused = check_error_rates(now=now)
+    states = refresh_states(now=now)
+    created = collect_notifications(now=now)
+    summary = send_notifications(now=now)
+    return SourcesRun(paused=paused, created=created, summary=summary, completed=states["completed"])

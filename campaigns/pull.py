@@ -1,7 +1,8 @@
 """Pulling a campaign from the data source: lock, fetch, fan out, record the run.
 
-Called by ``pull_campaign`` (cron) and by the "pull now" button, which runs it in a background
-thread with its own database connection and lets the page poll the PullRun row.
+Called by ``pull_campaign`` (cron), ``campaigns.tasks.pull_campaign`` (Celery) and by the "pull
+now" button, which hands it to a Celery worker (with a broker) or a background thread with its
+own database connection, and lets the page poll the PullRun row.
 """
 
 from __future__ import annotations
@@ -103,10 +104,25 @@ def _run_in_thread(run_pk: int) -> None:
         connection.close()  # the thread's own connection
 
 
+def _enqueue(run_pk: int) -> None:
+    from campaigns.tasks import pull_campaign as task
+
+    try:
+        task.apply_async(args=[run_pk], retry=False)
+    except Exception:
+        logger.warning("Could not reach the task broker; pull #%s runs in a thread here instead", run_pk)
+        thread = threading.Thread(target=_run_in_thread, args=(run_pk,), name=f"pull-{run_pk}", daemon=True)
+        threads.append(thread)
+        thread.start()
+
+
 def start_pull(*, user=None) -> PullRun:
-    """Queue a pull from the page and run it off the request path."""
+    """Queue a pull from the page and run it off the request path: a Celery task when a broker
+    is set, else a thread of this process (or inline with CAMPAIGNS_PULL_IN_BACKGROUND off)."""
     run = PullRun.objects.create(trigger="button", requested_by=user)
-    if settings.CAMPAIGNS_PULL_IN_BACKGROUND:
+    if settings.CELERY_BROKER_URL:
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    elif settings.CAMPAIGNS_PULL_IN_BACKGROUND:
         thread = threading.Thread(target=_run_in_thread, args=(run.pk,), name=f"pull-{run.pk}", daemon=True)
         threads.append(thread)
         transaction.on_commit(thread.start)

@@ -31,6 +31,7 @@ from sms.backends.base import BackendError, BaseBackend, SendResult
 class ModemBackend(BaseBackend):
     slug = "modem"
     name = "USB GSM modem"
+    standalone = False  # needs the device of its SIM: only the SIM router builds one
 
     def __init__(self, **options):
         super().__init__(**options)

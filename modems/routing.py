@@ -2,7 +2,10 @@
 
 For each text: an active SIM with allowance left today for all its parts, preferring the SIM
 the text asks for (``extra_sender_data["prefer_sim"]``: follow-ups stay on the SIM of the first
-text), then a SIM on the recipient's network, then higher priority, then the least used today.
+text; a modem SIM that has allowance but is busy with this batch keeps the text for the next
+batch), else a SIM of the gateway it asks for (``prefer_backend``), then a SIM on the
+recipient's network, then higher priority, then the least used today. With no SIM configured
+at all, ``sms.routing.default_router`` routes (``prefer_backend`` honoured there too).
 
 Allowance is *reserved* with a conditional UPDATE before the Route is returned and given back
 through ``Route.on_outcome`` for texts that did not go, so concurrent dispatchers never push a
@@ -107,6 +110,9 @@ def _plan(pending, sims: list[SimCard], decisions: list) -> None:
             parts = max(message.segments, 1)
             carrier = recipient_carrier(message.recipient).casefold()
             free = [s for s in sims if not (s.is_modem and taken[s.pk] >= cap)]
+            if len(free) < len(sims) and _prefers_busy(message, parts, sims, free, remaining, excluded[index]):
+                decisions[index] = busy  # its SIM has allowance: wait for the next batch there
+                continue
             sim = _pick(message, parts, free, remaining, excluded[index], carrier, names)
             if sim is None:
                 at_limit = _pick(message, parts, sims, remaining, excluded[index], carrier, names) is None
@@ -142,6 +148,21 @@ def _plan(pending, sims: list[SimCard], decisions: list) -> None:
                     decisions[index] = route
 
 
+def _prefers_busy(message, parts: int, sims, free, remaining, excluded) -> bool:
+    """The text asks for a modem SIM that has allowance but took its batch's share already."""
+    preferred = message.extra_sender_data.get("prefer_sim")
+    if preferred is None:
+        return False
+    for sim in sims:
+        if str(sim.pk) == str(preferred):
+            return sim not in free and remaining[sim.pk] >= parts and sim.pk not in excluded
+    return False
+
+
+def _slug(sim: SimCard) -> str:
+    return "modem" if sim.is_modem else sim.backend
+
+
 def _pick(message, parts: int, sims, remaining, excluded, carrier: str, names) -> SimCard | None:
     candidates = [s for s in sims if remaining[s.pk] >= parts and s.pk not in excluded]
     if not candidates:
@@ -150,9 +171,12 @@ def _pick(message, parts: int, sims, remaining, excluded, carrier: str, names) -
     for sim in candidates:
         if preferred is not None and str(sim.pk) == str(preferred):
             return sim
+    # Its SIM is gone, switched off or spent: another SIM of the same gateway is the next best.
+    same_backend = message.extra_sender_data.get("prefer_backend") or ""
     return min(
         candidates,
         key=lambda s: (
+            not (same_backend and _slug(s) == same_backend),
             not (carrier and carrier in names[s.pk]),
             -s.priority,
             s.daily_limit - remaining[s.pk],

@@ -31,7 +31,8 @@ def process(message: InboundMessage) -> Reply:
         handle_keyword(reply=reply, keyword=keyword)
         return reply
     try:
-        apply_prediction(reply=reply, prediction=classifier.predict(message.content))
+        with transaction.atomic():  # a database error here must not poison the caller's transaction
+            apply_prediction(reply=reply, prediction=classifier.predict(message.content))
     except Exception:
         # The gateway would retry a failed webhook, but a stored text is never run through the
         # pipeline twice: better a text left for review than a lost one.

@@ -1,6 +1,6 @@
-"""Retraining off the request path: after enough new staff labels a background thread trains a
-new version. ``classifier.train`` holds a file lock, so two runs never overlap (a second one
-simply gives up)."""
+"""Retraining off the request path: after enough new staff labels a Celery task (with a broker)
+or a background thread trains a new version. ``classifier.train`` holds a file lock, so two
+runs never overlap (a second one simply gives up)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,23 @@ def retrain_if_due() -> bool:
     every = settings.REPLIES_RETRAIN_AFTER_LABELS
     if every <= 0 or new_staff_labels() < every:
         return False
-    transaction.on_commit(start_background_training)
+    transaction.on_commit(start_training)
     return True
+
+
+def start_training() -> str:
+    """Retrain off the request path: a Celery task when a broker is set, else a thread here.
+
+    Returns "task", "thread" or "" (a retrain is already running in this process)."""
+    if settings.CELERY_BROKER_URL:
+        from replies.tasks import train_classifier
+
+        try:
+            train_classifier.apply_async(kwargs={"resort": True}, retry=False)
+            return "task"
+        except Exception:
+            logger.warning("Could not reach the task broker; retraining in a thread here instead")
+    return "thread" if start_background_training() is not None else ""
 
 
 _running = threading.Event()

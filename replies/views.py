@@ -145,8 +145,7 @@ def confusion_svg(request, version):
 
 @require_POST
 def retrain(request):
-    thread = training.start_background_training()
-    if thread is None:
+    if not training.start_training():
         messages.info(request, "A retrain is already running.")
     else:
         messages.success(request, "Retraining in the background; reload this page in a minute.")

@@ -27,6 +27,11 @@ def store_inbound(backend: str, data: InboundData, *, sim_id: int | None = None)
 
     Returns (message, created). A duplicate callback returns the stored row with created=False
     and runs nothing again.
+
+    The row and the pipeline's work (its link, its sorting, an opt-out and its confirmation)
+    commit together: a process that dies half-way leaves nothing, so the gateway's retry (or
+    the next ``read_in`` of a text still on the SIM) runs it all. A step that *raises* is
+    rolled back alone (a savepoint), logged, and the text kept; a retry does not run it again.
     """
     data = without_nul_fields(data)  # PostgreSQL cannot store NUL; a %00 must not be a 500
     sender = try_normalise(data.sender) or data.sender.strip()[:20]
@@ -37,25 +42,27 @@ def store_inbound(backend: str, data: InboundData, *, sim_id: int | None = None)
         return existing, False
     try:
         with transaction.atomic():
-            message = InboundMessage.objects.create(
-                sender=sender,
-                recipient=recipient,
-                content=data.content,
-                backend=backend,
-                external_id=external_id[:100],
-                received_at=data.received_at or timezone.now(),
-                raw=data.raw,
-                sim_id=sim_id,
-            )
-    except IntegrityError:  # the same callback, twice at once
+            with transaction.atomic():
+                message = InboundMessage.objects.create(
+                    sender=sender,
+                    recipient=recipient,
+                    content=data.content,
+                    backend=backend,
+                    external_id=external_id[:100],
+                    received_at=data.received_at or timezone.now(),
+                    raw=data.raw,
+                    sim_id=sim_id,
+                )
+            for step in pipeline():
+                try:
+                    with transaction.atomic():
+                        step(message)
+                except Exception:
+                    # A failing step (a classifier bug, say) must not lose the text or make the
+                    # gateway retry forever: its own work is rolled back, later steps still run.
+                    logger.exception("Inbound pipeline step %s failed on message %s", step, message.pk)
+    except IntegrityError:  # the same callback, twice at once: the other one stored it
         return InboundMessage.objects.get(backend=backend, external_id=external_id), False
-    for step in pipeline():
-        try:
-            step(message)
-        except Exception:
-            # The text is stored already: a failing step (a classifier bug, say) must not lose
-            # it or make the gateway retry forever. Later steps still run.
-            logger.exception("Inbound pipeline step %s failed on message %s", step, message.pk)
     signals.message_received.send(sender=InboundMessage, message=message)
     return message, True
 

@@ -13,9 +13,10 @@ from datetime import datetime
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from sms.backends import BaseBackend, get_backend
+from sms.backends import BaseBackend, get_backend, get_backend_class
 
 
 @dataclass
@@ -40,12 +41,29 @@ class Deferral:
     until: datetime
 
 
+def preferred_backend(slug: str | None) -> str | None:
+    """``slug`` if it can carry a text now (known, configured from settings, no SIM needed)."""
+    if not slug or slug not in settings.SMS_BACKENDS:
+        return None
+    try:
+        cls = get_backend_class(slug)
+    except ImproperlyConfigured:
+        return None
+    return slug if cls.standalone and cls.is_configured() else None
+
+
 def default_router(messages) -> list[Route | Deferral]:
-    """Everything through the default backend, or the backend a message asks for."""
+    """Everything through the default backend, or the backend a message asks for.
+
+    ``extra_sender_data["backend"]`` is an order (the demo, an API caller);
+    ``extra_sender_data["prefer_backend"]`` a wish (a follow-up stays on the gateway of the
+    first text), granted while that backend is still configured.
+    """
     cache: dict[str, BaseBackend] = {}
     routes = []
     for message in messages:
-        slug = message.extra_sender_data.get("backend") or settings.SMS_DEFAULT_BACKEND
+        extra = message.extra_sender_data
+        slug = extra.get("backend") or preferred_backend(extra.get("prefer_backend")) or settings.SMS_DEFAULT_BACKEND
         if slug not in cache:
             cache[slug] = get_backend(slug)
         routes.append(Route(backend=cache[slug], sender=message.sender or settings.SMS_DEFAULT_SENDER))

@@ -12,6 +12,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from sms import delivery, dispatch
@@ -19,9 +20,15 @@ from sms import delivery, dispatch
 logger = logging.getLogger(__name__)
 
 
+#: Cache key held while a dispatch_due asked for by ``kick_dispatcher`` waits in the broker.
+KICK_LOCK = "sms:dispatch-kick"
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def dispatch_due(batch_size: int | None = None, max_batches: int | None = None) -> str:
     """Send every due outbound text (``send_queued``)."""
+    # From here on this run may miss texts committed later: the next queueing must kick again.
+    _forget_kick()
     summary = dispatch.dispatch(batch_size=batch_size, max_batches=max_batches)
     return str(summary)
 
@@ -47,11 +54,30 @@ def kick_dispatcher() -> None:
     """
     if not settings.CELERY_BROKER_URL:
         return
+    transaction.on_commit(_enqueue_dispatch)
 
-    def enqueue():
-        try:
-            dispatch_due.apply_async(retry=False)
-        except Exception:
-            logger.warning("Could not reach the task broker; queued texts wait for the next scheduled dispatch")
 
-    transaction.on_commit(enqueue)
+def _enqueue_dispatch() -> None:
+    """One dispatch_due in the broker at a time for all queueing: a 100,000-text fan-out
+    commits its batches one after another, and one waiting task sends them all. The lock is
+    taken with an atomic cache ``add`` (Redis SET NX with the Redis cache), released when the
+    task starts, and expires after ``SMS_DISPATCH_KICK_SECONDS`` should the task be lost."""
+    try:
+        if not cache.add(KICK_LOCK, 1, timeout=settings.SMS_DISPATCH_KICK_SECONDS):
+            return  # a dispatch_due is already waiting: it will find these texts
+    except Exception:
+        logger.warning("Could not reach the cache for the dispatch lock; enqueueing anyway")
+    try:
+        dispatch_due.apply_async(retry=False)
+    except Exception:
+        _forget_kick()
+        logger.warning(
+            "Could not reach the task broker; queued texts wait for the next scheduled dispatch", exc_info=True
+        )
+
+
+def _forget_kick() -> None:
+    try:
+        cache.delete(KICK_LOCK)
+    except Exception:
+        logger.warning("Could not reach the cache to release the dispatch lock; it expires by itself")

@@ -352,3 +352,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # need different names.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "texting")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The beat schedule's crontab times (crontab.txt's) are in the site's zone.
+CELERY_TIMEZONE = TIME_ZONE
+# Shared cache for short locks (one dispatch_due waiting per burst of queueing): CACHE_URL
+# (redis://...), else the Redis broker, else per-process memory.
+CACHE_URL = env("CACHE_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+CACHES = {
+    "default": (
+        # Deployments sharing a broker have their own queue names, and so their own locks.
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": CELERY_TASK_DEFAULT_QUEUE,
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Queueing asks for at most one dispatch_due per this many seconds while one waits unstarted.
+SMS_DISPATCH_KICK_SECONDS = env_int("SMS_DISPATCH_KICK_SECONDS", 10)

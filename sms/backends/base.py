@@ -121,6 +121,9 @@ class BaseBackend:
     required_settings: ClassVar[tuple[str, ...]] = ()
     #: Setting name of the shared secret for gateways that do not sign their calls.
     webhook_secret_setting: ClassVar[str] = ""
+    #: Can send configured from settings alone (a modem needs the device of its SIM), so a
+    #: follow-up may ask for it by slug (``extra_sender_data["prefer_backend"]``).
+    standalone: ClassVar[bool] = True
 
     def __init__(self, **options: Any):
         self.options = options

@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from campaigns.control import check_error_rates, refresh_states
-from campaigns.notify import collect_notifications, send_notifications
+from campaigns.notify import notify_sources
 
 
 class Command(BaseCommand):
@@ -11,13 +10,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, verbosity=1, **options):
-        for campaign in check_error_rates():
+        run = notify_sources()
+        for campaign in run.paused:
             self.stdout.write(self.style.WARNING(f"Paused {campaign}: {campaign.paused_reason}"))
-        states = refresh_states()
-        created = collect_notifications()
-        summary = send_notifications()
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Done: {created} new notifications; {summary}; {states['completed']} campaigns completed"
-            )
-        )
+        self.stdout.write(self.style.SUCCESS(f"Done: {run}"))
