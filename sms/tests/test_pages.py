@@ -49,6 +49,7 @@ def _urls(objects):
         ("get", reverse("sms:compose")),
         ("get", reverse("sms:outbound_detail", args=[objects["message"].pk])),
         ("get", reverse("sms:inbound_detail", args=[objects["inbound"].pk])),
+        ("get", reverse("sms:contact_list")),
         ("get", reverse("sms:contact", args=[objects["contact"].pk])),
         ("post", reverse("sms:compose")),
         ("post", reverse("sms:contact_opt_out", args=[objects["contact"].pk])),
