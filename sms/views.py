@@ -4,8 +4,8 @@ Thin views: a form or a filter, one call into sms.api / the models, render or re
 """
 
 from django.conf import settings
-from django.db.models import Count, Max, OuterRef, Subquery
 from django.contrib import messages
+from django.db.models import Count, Max, OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
