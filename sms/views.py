@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count, Max, OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
@@ -35,6 +36,7 @@ def outbound_detail(request, pk):
         "history": message.status_changes.all(),
         "related": message.related_objects.select_related("content_type"),
         "replies": message.replies.all(),
+        "now": timezone.now(),
     }
     return render(request, "sms/outbound_detail.html", context)
 
