@@ -100,6 +100,8 @@ class ContactTable(tables.Table):
         empty_text = "No contacts match."
 
     def render_opted_out_at(self, value, record):
+        if value is None:
+            return "—"
         when = date_format(timezone.localtime(value), "j M Y")
         return format_html('<span class="badge text-bg-danger" title="{}">{}</span>', record.opt_out_reason, when)
 

@@ -64,6 +64,7 @@ def test_filter_opted_out_and_links_to_contact_and_conversation(staff_client):
     page = staff_client.get(URL).content.decode()
     assert f'href="/sms/contacts/{out.pk}/"' in page and f'href="/replies/contacts/{out.pk}/"' in page
     assert "Texted STOP" in page  # the reason, as the badge's tooltip
+    assert page.count("badge text-bg-danger") == 1  # only the opted-out contact wears the badge
 
 
 def test_nav_links_to_contacts_and_highlights_it(staff_client):
