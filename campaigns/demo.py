@@ -36,17 +36,17 @@ LOYAL = [
     "Daisy Allen", "Finley Scott",
 ]  # fmt: skip
 NEW = ["Layla Price", "Reuben Bell", "Nora Cox", "Elijah Ward", "Maisie Gray", "Ezra Hughes", "Evie Cook", "Zane Bird"]
-REPLIES = [
+REPLIES = [  # picked in turn, so every kind of answer shows up once or twice
     "Thanks, see you Saturday!",
     "Thank you so much",
     "STOP",
-    "please stop texting me",
-    "Auto-reply: I am out of the office until Monday",
     "Can I use it online too?",
+    "What time do you open on Sunday?",
+    "Auto-reply: I am out of the office until Monday",
     "Who is this?",
     "Great, thanks!",
+    "please stop texting me",
     "Not interested, remove me",
-    "What time do you open on Sunday?",
 ]
 
 
@@ -151,10 +151,11 @@ def _sent_campaign(now, rng: random.Random, loyal: Template, new: Template) -> s
                 InboundData(
                     sender=message.recipient,
                     recipient=message.sender,
-                    content=REPLIES[index % len(REPLIES)],
+                    content=REPLIES[(index // 2) % len(REPLIES)],
                     external_id=f"demo-campaign-{message.reference}",
                     received_at=delivered_at + timedelta(minutes=rng.randint(2, 240)),
                 ),
+                sim_id=message.sim_id,  # answers come back on the SIM that sent the text
             )
     _staff_sort(campaign)
     # The follow-ups went out a day later, two days after the first texts (the templates' delay).
