@@ -68,6 +68,16 @@ def reply_breakdown(campaign: Campaign) -> list[tuple[str, int]]:
     return rows
 
 
+def _with_colours(replies: list[tuple[str, int]]) -> list[tuple[str, int, str]]:
+    """(label, count, the reply type's badge colour) for the bars; grey for "Not classified yet"."""
+    if not replies:
+        return []
+    from replies.models import ReplyType
+
+    colours = dict(ReplyType.objects.filter(name__in=[label for label, _ in replies]).values_list("name", "colour"))
+    return [(label, n, colours.get(label, "#adb5bd")) for label, n in replies]
+
+
 def campaign_report(campaign: Campaign) -> dict:
     by_group: dict[int | None, Counter] = defaultdict(Counter)
     followups: Counter = Counter()
@@ -111,6 +121,7 @@ def campaign_report(campaign: Campaign) -> dict:
         "rejected_total": rejected.count(),
         "replies": replies,
         "replies_total": sum(n for _, n in replies),
+        "reply_bars": _with_colours(replies),
         "notifications": campaign.notifications.select_related("group")[:20],
         "pulls": campaign.pulls.all()[:10],
     }

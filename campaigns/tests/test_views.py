@@ -297,9 +297,15 @@ def test_detail_says_when_waiting_texts_go_out_and_draws_replies_by_type(staff_c
 
     now, _ = create_campaign(name="Now", source="manual", rows=[SourceRow("Group A", "07450000002", "Bo")])
     dispatch()
-    create_inbound("+447450000002", "Thanks!", in_reply_to=now.messages.get())
+    inbound = create_inbound("+447450000002", "Thanks!", in_reply_to=now.messages.get())
     page = staff_client.get(f"/campaigns/{now.pk}/").content.decode()
     assert 'id="replies-by-type"' in page and f"?campaign={now.pk}" in page
+    from replies.models import Reply, ReplyType
+
+    thanks = ReplyType.objects.get(slug="thanks")
+    Reply.objects.create(message=inbound, reply_type=thanks, source="staff", needs_review=False)
+    page = staff_client.get(f"/campaigns/{now.pk}/").content.decode()
+    assert f"background: {thanks.colour}" in page  # the bar wears the reply type's colour
 
 
 def test_template_list_shows_the_follow_up_delay_in_words(staff_client):
