@@ -291,6 +291,7 @@ def test_detail_says_when_waiting_texts_go_out_and_draws_replies_by_type(staff_c
     )
     page = staff_client.get(f"/campaigns/{campaign.pk}/").content.decode()
     assert 'id="next-due"' in page and timezone.localtime(later).strftime("%H:%M") in page
+    assert "Notifications to the source" not in page  # only pulled campaigns report back
     assert "text-bg-info" in page  # scheduled: the same colour as on the list
     campaign.pause(reason="Checking the offer")
     assert "held while paused" in staff_client.get(f"/campaigns/{campaign.pk}/").content.decode()
