@@ -79,9 +79,10 @@ class FanOutResult:
             parts.append(
                 "(" + ", ".join(f"{n} {Reason(r).label.lower()}" for r, n in sorted(self.rejected.items())) + ")"
             )
+        text = " ".join(parts)
         if self.skipped_groups:
-            parts.append("; skipped groups: " + "; ".join(f"{g}: {why}" for g, why in self.skipped_groups.items()))
-        return " ".join(parts)
+            text += "; skipped groups: " + "; ".join(f"{g}: {why}" for g, why in self.skipped_groups.items())
+        return text
 
 
 def _groups(campaign: Campaign, names: Iterable[str]) -> dict[str, CampaignGroup]:

@@ -149,6 +149,16 @@ class Template(AbstractSMSTemplate):
         return text
 
     @property
+    def followup_delay_text(self) -> str:
+        """The delay as staff would say it: "2 days", "1 day 6 hours", "90 minutes"."""
+        minutes = int(self.followup_delay.total_seconds() // 60)
+        days, minutes = divmod(minutes, 1440)
+        hours, minutes = divmod(minutes, 60)
+        parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+        text = " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n)
+        return text or "no delay"
+
+    @property
     def has_followup(self) -> bool:
         return bool(self.followup_body.strip())
 

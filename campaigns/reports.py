@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from django.db.models import Count
 
 from campaigns.followups import _reply_model
-from campaigns.models import TAG_FIRST, TAG_FOLLOWUP, Campaign, PullRun, RejectedRow
+from campaigns.models import PAUSED_UNTIL, TAG_FIRST, TAG_FOLLOWUP, Campaign, PullRun, RejectedRow
 from sms.models import InboundMessage, OutboundMessage, State
 
 SENT = {State.SENT, State.DEBUG}
@@ -68,6 +68,16 @@ def reply_breakdown(campaign: Campaign) -> list[tuple[str, int]]:
     return rows
 
 
+def _with_colours(replies: list[tuple[str, int]]) -> list[tuple[str, int, str]]:
+    """(label, count, the reply type's badge colour) for the bars; grey for "Not classified yet"."""
+    if not replies:
+        return []
+    from replies.models import ReplyType
+
+    colours = dict(ReplyType.objects.filter(name__in=[label for label, _ in replies]).values_list("name", "colour"))
+    return [(label, n, colours.get(label, "#adb5bd")) for label, n in replies]
+
+
 def campaign_report(campaign: Campaign) -> dict:
     by_group: dict[int | None, Counter] = defaultdict(Counter)
     followups: Counter = Counter()
@@ -89,7 +99,16 @@ def campaign_report(campaign: Campaign) -> dict:
         groups.append({"group": group, **progress(by_group.get(group.template_id, Counter()))})
     reached = overall["sent"] + overall["delivered"] + overall["failed"]
     rejected = RejectedRow.objects.filter(campaign=campaign)
+    replies = reply_breakdown(campaign)
+    next_due = (
+        OutboundMessage.objects.filter(campaign=campaign, state__in=PENDING)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
     return {
+        # Staff ask "why has nothing gone out?": the earliest time a waiting text may leave.
+        "next_due": next_due if next_due and next_due < PAUSED_UNTIL else None,
         "groups": groups,
         "overall": progress(overall),
         "followups": progress(followups),
@@ -100,7 +119,9 @@ def campaign_report(campaign: Campaign) -> dict:
         ],
         "rejected_rows": rejected[:200],
         "rejected_total": rejected.count(),
-        "replies": reply_breakdown(campaign),
+        "replies": replies,
+        "replies_total": sum(n for _, n in replies),
+        "reply_bars": _with_colours(replies),
         "notifications": campaign.notifications.select_related("group")[:20],
         "pulls": campaign.pulls.all()[:10],
     }

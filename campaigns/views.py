@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from campaigns import reports
@@ -16,12 +18,14 @@ from campaigns.sources import SourceError, parse_pasted, parse_upload
 def index(request):
     campaigns = Paginator(Campaign.objects.with_counts(), 50).get_page(request.GET.get("page"))
     last_pull = PullRun.objects.first()
-    return render(request, "campaigns/index.html", {"campaigns": campaigns, "last_pull": last_pull})
+    context = {"campaigns": campaigns, "last_pull": last_pull, "source_configured": bool(settings.TEXTING_API_URL)}
+    return render(request, "campaigns/index.html", context)
 
 
 def detail(request, pk):
     campaign = get_object_or_404(Campaign.objects.with_counts(), pk=pk)
-    return render(request, "campaigns/detail.html", {"campaign": campaign, **reports.campaign_report(campaign)})
+    context = {"campaign": campaign, "now": timezone.now(), **reports.campaign_report(campaign)}
+    return render(request, "campaigns/detail.html", context)
 
 
 @require_POST
@@ -55,7 +59,8 @@ def new(request):
         )
         messages.success(request, f"Campaign created: {result}")
         return redirect(campaign)
-    return render(request, "campaigns/new.html", {"form": form, "title": "New campaign from pasted numbers"})
+    context = {"form": form, "title": "New campaign from pasted numbers", "has_templates": _has_templates()}
+    return render(request, "campaigns/new.html", context)
 
 
 def upload(request):
@@ -78,7 +83,18 @@ def upload(request):
             )
             messages.success(request, f"Campaign created: {result}")
             return redirect(campaign)
-    return render(request, "campaigns/new.html", {"form": form, "title": "Upload contacts", "multipart": True})
+    context = {
+        "form": form,
+        "title": "Upload contacts",
+        "multipart": True,
+        "upload": True,
+        "has_templates": _has_templates(),
+    }
+    return render(request, "campaigns/new.html", context)
+
+
+def _has_templates() -> bool:
+    return Template.objects.filter(is_active=True).exists()
 
 
 @require_POST

@@ -11,6 +11,9 @@ from django.utils import timezone
 
 from modems.models import Network, SimCard, SimDayCount
 
+#: Before the other demos (load_demo sorts by ORDER, default 0): their texts go out through these SIMs.
+ORDER = -10
+
 
 def load(stdout) -> None:
     if SimCard.objects.exists():

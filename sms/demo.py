@@ -92,8 +92,13 @@ def load(stdout) -> None:
 def _settle(message: OutboundMessage, sent_at, rng: random.Random, stdout) -> None:
     """Date a just-sent text back to ``sent_at`` and give it a delivery report and a reply."""
     message.refresh_from_db()
-    OutboundMessage.objects.filter(pk=message.pk).update(created_at=sent_at, changed_at=sent_at, sent_at=sent_at)
+    refused = message.state == State.REFUSED  # the number opted out on an earlier day: never sent
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        created_at=sent_at, changed_at=sent_at, sent_at=None if refused else sent_at
+    )
     StatusChange.objects.filter(message=message).update(at=sent_at)
+    if refused:
+        return
     message.created_at = message.sent_at = sent_at
     roll = rng.random()
     if roll < 0.04:
@@ -126,7 +131,8 @@ def _settle(message: OutboundMessage, sent_at, rng: random.Random, stdout) -> No
 def _extras(now, rng: random.Random) -> None:
     """What a real queue also holds: a refused number, a scheduled text, an opt-out, consent."""
     contact = Contact.objects.get(number="+447400100003")
-    contact.opt_out(reason="Replied STOP", source="keyword", evidence="Inbound text: STOP")
+    if not contact.is_opted_out:  # a simulated reply may already have said STOP
+        contact.opt_out(reason="Replied STOP", source="keyword", evidence="Inbound text: STOP")
     contact = Contact.objects.get(number="+447400100007")
     contact.opt_in(source="web form", evidence="Signed up at the counter on the tablet form", scope="marketing")
     queue_messages(

@@ -5,7 +5,8 @@ from django import forms
 from django.conf import settings
 from django.db.models import Q
 
-from sms.models import InboundMessage, OutboundMessage, State
+from sms.models import Contact, InboundMessage, OutboundMessage, State
+from sms.phone import InvalidNumber, normalise
 
 
 def _backend_choices():
@@ -55,3 +56,30 @@ class InboundFilter(django_filters.FilterSet):
 
     def filter_number(self, queryset, name, value):
         return queryset.filter(Q(sender__icontains=value) | Q(recipient__icontains=value))
+
+
+class ContactFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Number or name")
+    opted_out = django_filters.BooleanFilter(
+        field_name="opted_out_at",
+        lookup_expr="isnull",
+        exclude=True,
+        label="Opted out",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Opted out"), ("false", "Not opted out")]),
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["q", "opted_out"]
+
+    def search(self, queryset, name, value):
+        """A number as staff type it (07400 100003, +44 7400..., a few digits) or part of a name."""
+        query = Q(name__icontains=value)
+        digits = "".join(c for c in value if c.isdigit())
+        if digits:
+            query |= Q(number__contains=digits) | Q(number__contains=digits.lstrip("0") or digits)
+        try:
+            query |= Q(number=normalise(value))
+        except InvalidNumber:
+            pass
+        return queryset.filter(query)

@@ -2,9 +2,11 @@
 
 import django_tables2 as tables
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from sms.models import InboundMessage, OutboundMessage, State
+from sms.models import Contact, InboundMessage, OutboundMessage, State
 
 STATE_BADGES = {
     State.DEBUG: "secondary",
@@ -78,3 +80,33 @@ class InboundTable(tables.Table):
 
     def render_in_reply_to(self, value):
         return value.content[:40] + ("…" if len(value.content) > 40 else "")
+
+
+class ContactTable(tables.Table):
+    number = tables.Column(linkify=True, attrs=NOWRAP)
+    name = tables.Column()
+    opted_out_at = tables.DateTimeColumn(verbose_name="Opted out", format="j M Y", attrs=NOWRAP)
+    n_sent = tables.Column(verbose_name="Texts sent", attrs={"td": {"class": "text-end"}})
+    n_received = tables.Column(verbose_name="Replies", attrs={"td": {"class": "text-end"}})
+    last_received = tables.DateTimeColumn(verbose_name="Last reply", format="j M H:i", attrs=NOWRAP)
+    conversation = tables.Column(empty_values=(), orderable=False, verbose_name="")
+
+    class Meta:
+        model = Contact
+        fields = ["number", "name", "opted_out_at", "n_sent", "n_received", "last_received"]
+        order_by = "-created_at"
+        attrs = {"class": "table table-sm table-hover align-middle"}
+        row_attrs = {"data-pk": lambda record: record.pk}
+        empty_text = "No contacts match."
+
+    def render_opted_out_at(self, value, record):
+        if value is None:
+            return "—"
+        when = date_format(timezone.localtime(value), "j M Y")
+        return format_html('<span class="badge text-bg-danger" title="{}">{}</span>', record.opt_out_reason, when)
+
+    def render_conversation(self, record):
+        return format_html(
+            '<a class="btn btn-sm btn-outline-secondary" href="{}">Conversation</a>',
+            reverse("replies:conversation", args=[record.pk]),
+        )

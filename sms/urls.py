@@ -12,6 +12,7 @@ urlpatterns = [
     path("received/", views.inbound_list, name="inbound_list"),
     path("received/<int:pk>/", views.inbound_detail, name="inbound_detail"),
     path("compose/", views.compose, name="compose"),
+    path("contacts/", views.contact_list, name="contact_list"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
     path("contacts/<int:pk>/opt-out/", views.contact_opt_out, name="contact_opt_out"),
     path("contacts/<int:pk>/opt-in/", views.contact_opt_in, name="contact_opt_in"),

@@ -5,16 +5,18 @@ Thin views: a form or a filter, one call into sms.api / the models, render or re
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Count, Max, OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from sms import api
 from sms.conversation import conversation
-from sms.filters import InboundFilter, OutboundFilter
+from sms.filters import ContactFilter, InboundFilter, OutboundFilter
 from sms.forms import ComposeForm, ConsentForm, OptOutForm
 from sms.models import Contact, InboundMessage, OutboundMessage, State
-from sms.tables import InboundTable, OutboundTable
+from sms.tables import ContactTable, InboundTable, OutboundTable
 
 PER_PAGE = 50
 
@@ -34,6 +36,7 @@ def outbound_detail(request, pk):
         "history": message.status_changes.all(),
         "related": message.related_objects.select_related("content_type"),
         "replies": message.replies.all(),
+        "now": timezone.now(),
     }
     return render(request, "sms/outbound_detail.html", context)
 
@@ -63,6 +66,24 @@ def compose(request):
         return redirect(message)
     context = {"form": form, "transliterate": not settings.SMS_USE_ACCENT}
     return render(request, "sms/compose.html", context)
+
+
+def _per_contact(model, value):
+    """A subquery of one value per contact (a count or a latest time), so rows do not multiply."""
+    rows = model.objects.filter(contact=OuterRef("pk")).order_by().values("contact")
+    return Subquery(rows.annotate(v=value).values("v")[:1])
+
+
+def contact_list(request):
+    queryset = Contact.objects.annotate(
+        n_sent=_per_contact(OutboundMessage, Count("pk")),
+        n_received=_per_contact(InboundMessage, Count("pk")),
+        last_received=_per_contact(InboundMessage, Max("received_at")),
+    )
+    filterset = ContactFilter(request.GET or None, queryset=queryset)
+    table = ContactTable(filterset.qs)
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    return render(request, "sms/contact_list.html", {"filter": filterset, "table": table})
 
 
 def contact_detail(request, pk):

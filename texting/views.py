@@ -5,6 +5,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from campaigns.models import Campaign
+from replies.models import Reply
 from sms import stats
 from sms.charts import line_chart
 from sms.models import InboundMessage
@@ -16,6 +18,8 @@ def dashboard(request):
         "today": stats.today(),
         "chart": line_chart(dates, series, title="Texts per day, last 14 days"),
         "recent_inbound": InboundMessage.objects.select_related("contact", "in_reply_to")[:8],
+        "needs_review": Reply.objects.filter(needs_review=True).count(),
+        "campaigns": Campaign.objects.with_counts().exclude(state=Campaign.State.ABORTED)[:5],
     }
     return render(request, "dashboard.html", context)
 

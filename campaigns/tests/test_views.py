@@ -253,3 +253,65 @@ def test_scheduled_campaign_starts_running_when_its_time_comes():
     refresh_states(now=timezone.now() + timedelta(hours=2))
     campaign.refresh_from_db()
     assert campaign.state == "running"
+
+
+# --- What a new user trips over (QA walk-through) ------------------------------------------
+
+
+def test_without_a_data_source_pull_now_is_off_and_says_what_to_set(staff_client, settings):
+    settings.TEXTING_API_URL = ""
+    page = staff_client.get("/campaigns/").content.decode()
+    assert 'id="no-source"' in page and "TEXTING_API_URL" in page
+    assert "disabled" in page.split("Pull now")[0].rsplit("<button", 1)[1]
+    settings.CAMPAIGNS_PULL_IN_BACKGROUND = False
+    response = staff_client.post("/campaigns/pull/", follow=True)  # an old tab still posts
+    assert 'id="source-hint"' in response.content.decode()
+    settings.TEXTING_API_URL = "http://127.0.0.1:9/source"
+    assert 'id="no-source"' not in staff_client.get("/campaigns/").content.decode()
+
+
+def test_new_and_upload_pages_say_a_template_is_needed_first(staff_client):
+    for url in ("/campaigns/new/", "/campaigns/upload/"):
+        assert 'id="no-templates"' in staff_client.get(url).content.decode()
+    make_template()
+    for url in ("/campaigns/new/", "/campaigns/upload/"):
+        assert 'id="no-templates"' not in staff_client.get(url).content.decode()
+    assert "number,name,group" in staff_client.get("/campaigns/upload/").content.decode()
+
+
+def test_detail_says_when_waiting_texts_go_out_and_draws_replies_by_type(staff_client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_template()
+    later = timezone.now() + timedelta(days=1)
+    campaign, _ = create_campaign(
+        name="Later", source="manual", rows=[SourceRow("Group A", "07450000001", "Ann")], scheduled_for=later
+    )
+    page = staff_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert 'id="next-due"' in page and timezone.localtime(later).strftime("%H:%M") in page
+    assert "Notifications to the source" not in page  # only pulled campaigns report back
+    assert "text-bg-info" in page  # scheduled: the same colour as on the list
+    campaign.pause(reason="Checking the offer")
+    assert "held while paused" in staff_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+
+    now, _ = create_campaign(name="Now", source="manual", rows=[SourceRow("Group A", "07450000002", "Bo")])
+    dispatch()
+    inbound = create_inbound("+447450000002", "Thanks!", in_reply_to=now.messages.get())
+    page = staff_client.get(f"/campaigns/{now.pk}/").content.decode()
+    assert 'id="replies-by-type"' in page and f"?campaign={now.pk}" in page
+    from replies.models import Reply, ReplyType
+
+    thanks = ReplyType.objects.get(slug="thanks")
+    Reply.objects.create(message=inbound, reply_type=thanks, source="staff", needs_review=False)
+    page = staff_client.get(f"/campaigns/{now.pk}/").content.decode()
+    assert f"background: {thanks.colour}" in page  # the bar wears the reply type's colour
+
+
+def test_template_list_shows_the_follow_up_delay_in_words(staff_client):
+    from datetime import timedelta
+
+    make_template(followup_body="{name}, still time!", followup_delay=timedelta(days=1, hours=6))
+    page = staff_client.get("/campaigns/templates/").content.decode()
+    assert "after 1 day 6 hours" in page and "0:00" not in page

@@ -113,3 +113,23 @@ def test_compose_counter_send_find_and_open(page, live_server, outbox):
     page.wait_for_url(f"**{message.get_absolute_url()}")
     history = page.locator("#history li").all_inner_texts()
     assert [line.split()[0] for line in history] == ["Waiting", "Sending", "Sent"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_find_a_contact_by_the_number_they_were_given_and_open_the_conversation(page, live_server):
+    from sms.models import Contact
+
+    Contact.objects.create(number="+447400100003", name="Siobhan O'Neill")
+    Contact.objects.create(number="+447911555666", name="Other Person")
+    page.goto(live_server.url + "/")
+    page.click("nav >> text=Contacts")
+    assert page.locator("a.nav-link.active").inner_text() == "Contacts"
+    page.fill("input[name=q]", "07400 100003")
+    page.click("#filter-form button[type=submit]")
+    rows = page.locator("table tbody tr")
+    assert rows.count() == 1 and "Siobhan" in rows.first.inner_text()
+    rows.first.locator("text=Conversation").click()
+    page.wait_for_url("**/replies/contacts/*/")
+    assert "+447400100003" in page.locator("h1").inner_text()
+    page.click("text=Contact details")
+    assert page.locator("a.nav-link.active").inner_text() == "Contacts"

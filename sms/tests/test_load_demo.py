@@ -33,7 +33,39 @@ def test_load_demo_fills_two_weeks_and_prints_a_login(client):
     assert "already present" in again.getvalue()
 
 
-def test_demo_pages_render(admin_client):
+def test_demo_modules_load_sims_first_and_campaigns_last():
+    from sms.management.commands.load_demo import Command
+
+    names = [module.__name__ for module in Command.demo_modules()]
+    assert names[0] == "modems.demo" and names[-1] == "campaigns.demo"
+    assert names.index("sms.demo") < names.index("replies.demo")
+
+
+def test_every_demo_page_renders_with_something_on_it(admin_client):
+    from campaigns.models import Campaign
+    from modems.models import SimCard
+
     call_command("load_demo", stdout=StringIO())
-    for url in ["/", "/sms/outbound/", "/sms/received/", f"/sms/contacts/{Contact.objects.first().pk}/"]:
-        assert admin_client.get(url).status_code == 200
+    contact = Contact.objects.filter(inbound__in_reply_to__campaign__isnull=False).first()
+    campaign = Campaign.objects.get(source=Campaign.Source.PULL)
+    sim = SimCard.objects.get(name="Demo gateway account")
+    pages = {
+        "/": "Latest replies",
+        "/sms/outbound/": "Delivered",
+        "/sms/received/": "simulated",
+        "/sms/contacts/": contact.number,
+        f"/sms/contacts/{contact.pk}/": "Conversation",
+        f"/replies/contacts/{contact.pk}/": contact.number,
+        "/campaigns/": "Christmas opening hours",
+        campaign.get_absolute_url(): "Missing name",
+        "/campaigns/templates/": "Loyal customers",
+        "/replies/": "Review",
+        "/replies/classifier/": "Classifier v1",
+        "/modems/": "Demo gateway account",
+        sim.get_absolute_url(): "Latest texts through this SIM",
+    }
+    for url, text in pages.items():
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        assert text in response.content.decode(), url
+    assert sim.outbound_messages.exists()  # campaign texts went out through the demo SIM

@@ -49,6 +49,7 @@ def _urls(objects):
         ("get", reverse("sms:compose")),
         ("get", reverse("sms:outbound_detail", args=[objects["message"].pk])),
         ("get", reverse("sms:inbound_detail", args=[objects["inbound"].pk])),
+        ("get", reverse("sms:contact_list")),
         ("get", reverse("sms:contact", args=[objects["contact"].pk])),
         ("post", reverse("sms:compose")),
         ("post", reverse("sms:contact_opt_out", args=[objects["contact"].pk])),
@@ -313,3 +314,14 @@ def test_compose_warns_when_texts_are_transliterated(staff_client, settings):
     assert b"transliterate-note" not in staff_client.get("/sms/compose/").content
     settings.SMS_USE_ACCENT = False
     assert b"transliterate-note" in staff_client.get("/sms/compose/").content
+
+
+def test_detail_of_a_waiting_text_says_when_it_goes_out(staff_client):
+    later = timezone.now() + timedelta(hours=5)
+    message = create_message(next_attempt_at=later)
+    page = staff_client.get(f"/sms/outbound/{message.pk}/").content.decode()
+    assert 'id="due"' in page and timezone.localtime(later).strftime("%H:%M") in page
+    OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    assert "with the next dispatch run" in staff_client.get(f"/sms/outbound/{message.pk}/").content.decode()
+    OutboundMessage.objects.filter(pk=message.pk).update(state=State.DELIVERED)
+    assert 'id="due"' not in staff_client.get(f"/sms/outbound/{message.pk}/").content.decode()

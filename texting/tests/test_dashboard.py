@@ -77,8 +77,9 @@ def test_dashboard_query_count_is_pinned(staff_client, django_assert_num_queries
     for i in range(20):
         message = create_message(f"+4479111{i:05d}")
         create_inbound(message.recipient, f"reply {i}", external_id=f"r{i}")
-    # session, user, today's aggregate, replies today, 4 daily series, latest replies
-    with django_assert_num_queries(9):
+    # session, user, today's aggregate, replies today, 4 daily series, latest replies,
+    # replies to sort, latest campaigns
+    with django_assert_num_queries(11):
         staff_client.get("/")
 
 
@@ -91,3 +92,17 @@ def test_dashboard_denies_anonymous_and_non_staff(client, plain_user):
     assert client.get("/")["Location"].startswith("/login/")
     client.force_login(plain_user)
     assert client.get("/").status_code == 403
+
+
+def test_dashboard_shows_latest_campaigns_and_replies_waiting_to_be_sorted(staff_client):
+    from campaigns.fanout import SourceRow, create_campaign
+    from campaigns.tests.conftest import make_template
+    from replies.models import Reply
+
+    html = staff_client.get("/").content.decode()
+    assert 'id="needs-review"' not in html and "No campaigns yet" in html
+    make_template()
+    create_campaign(name="Spring offer", source="manual", rows=[SourceRow("Group A", "07450000001", "Ann")])
+    Reply.objects.create(message=create_inbound("+447450000009", "what time do you open?"))
+    html = staff_client.get("/").content.decode()
+    assert "Spring offer" in html and "1 to sort" in html and "?needs_review=true" in html

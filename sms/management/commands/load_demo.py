@@ -9,17 +9,24 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = "Load demo data of every app (each app's demo.load) and create a staff login, printed on screen."
 
+    @staticmethod
+    def demo_modules() -> list:
+        """Each app's ``demo`` module, in INSTALLED_APPS order unless a module sets ``ORDER``
+        (default 0, lower first): e.g. SIMs exist before texts are sent, campaigns come last."""
+        modules = []
+        for config in apps.get_app_configs():
+            try:
+                modules.append(import_module(f"{config.name}.demo"))
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{config.name}.demo":
+                    raise
+        return sorted(modules, key=lambda module: getattr(module, "ORDER", 0))
+
     def add_arguments(self, parser):
         parser.add_argument("--username", default="demo")
 
     def handle(self, *args, username="demo", **options):
-        for config in apps.get_app_configs():
-            try:
-                module = import_module(f"{config.name}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{config.name}.demo":
-                    raise
-                continue
+        for module in self.demo_modules():
             module.load(self.stdout)
         password = secrets.token_urlsafe(9)
         user, _ = get_user_model().objects.get_or_create(
