@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, PullRun
 from sms.models import DUE_STATES, PENDING_STATES, OutboundMessage, State
 
 FAILED = (State.ERROR, State.ERROR_RETRY, State.ERROR_UPDATE)
@@ -59,10 +59,15 @@ def refresh_states(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     Campaign.objects.filter(state=Campaign.State.SCHEDULED, scheduled_for__lte=now).update(state=Campaign.State.RUNNING)
     pending = OutboundMessage.objects.filter(campaign=OuterRef("pk"), state__in=PENDING_STATES)
+    pulling = PullRun.objects.filter(campaign=OuterRef("pk"), state__in=[PullRun.State.QUEUED, PullRun.State.RUNNING])
+    # A campaign is done when its fan-out has produced something (recipients, or only rejected
+    # rows, e.g. a pasted list of invalid numbers), no pull is still filling it, and nothing of
+    # it is waiting or being sent.
     completed = (
         Campaign.objects.filter(state__in=[Campaign.State.RUNNING, Campaign.State.SCHEDULED])
-        .annotate(busy=Exists(pending))
-        .filter(busy=False, recipients__isnull=False)
+        .annotate(busy=Exists(pending), filling=Exists(pulling))
+        .filter(busy=False, filling=False)
+        .filter(Q(recipients__isnull=False) | Q(rejected_rows__isnull=False))
         .distinct()
     )
     done = Campaign.objects.filter(pk__in=list(completed.values_list("pk", flat=True))).update(

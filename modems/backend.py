@@ -59,6 +59,7 @@ class ModemBackend(BaseBackend):
         except ModemError as exc:
             modem.close()
             error = BackendError(f"Modem {device} not ready: {exc}", code="modem")
+            self._record_unreachable(str(exc))
             return [SendResult(message=m, error=error) for m in messages]
         results: list[SendResult] = []
         broken: ModemError | None = None
@@ -104,3 +105,16 @@ class ModemBackend(BaseBackend):
         finally:
             modem.close()
         return results
+
+    def _record_unreachable(self, error: str) -> None:
+        """Note on the SIM that its modem did not answer, so the router tries the other SIMs
+        for a while (MODEMS_UNREACHABLE_SECONDS) instead of retrying this one."""
+        from django.utils import timezone
+
+        from modems.models import SimCard
+
+        sim_id = self.option("sim_id", None)
+        if sim_id:
+            SimCard.objects.filter(pk=sim_id).update(
+                status_error=f"Not ready: {error}"[:500], status_checked_at=timezone.now()
+            )

@@ -69,11 +69,18 @@ def sim_router(messages) -> list[Route | Deferral]:
         for i, decision in zip(explicit, default_router([messages[i] for i in explicit]), strict=True):
             decisions[i] = decision
     usable = []
+    resting = []
+    cooldown_start = timezone.now() - timedelta(seconds=settings.MODEMS_UNREACHABLE_SECONDS)
     for sim in sims:
         if not sim.is_modem and sim.missing_credentials():
             logger.warning("SIM %s skipped: environment variables not set: %s", sim, sim.missing_credentials())
             continue
+        if sim.is_modem and sim.status_error and sim.status_checked_at and sim.status_checked_at > cooldown_start:
+            resting.append(sim)  # its modem did not answer a moment ago: let the others carry the texts
+            continue
         usable.append(sim)
+    # Only unreachable modems left: try them again rather than hold everything back.
+    usable = usable or resting
     pending = [(i, m) for i, m in enumerate(messages) if decisions[i] is None]
     if pending and not usable:
         wait = Deferral(reason=NONE_ACTIVE, until=timezone.now() + NONE_ACTIVE_WAIT)

@@ -271,12 +271,19 @@ class OutboundMessage(models.Model):
             return True
         return False
 
+    # A delivery report can only be about a text that reached a gateway (or may have: SENDING
+    # when the report beats our own record of the send, UNKNOWN after a crash). A refused,
+    # queued or failed-at-submission text was never sent: a report naming it changes nothing.
+    REPORTABLE_STATES = (State.SENDING, State.SENT, State.UNKNOWN)
+
     def mark_delivered(self, *, at=None, note: str = "") -> bool:
-        if self.state == State.DELIVERED:
+        if self.state not in self.REPORTABLE_STATES:
             return False
         return self.set_state(State.DELIVERED, note=note, at=at, delivered_at=at or timezone.now())
 
     def mark_failed_after_send(self, *, error: str) -> bool:
+        if self.state not in self.REPORTABLE_STATES:
+            return False
         return self.set_state(State.ERROR_UPDATE, note=error, error=error[:1000])
 
 

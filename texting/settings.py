@@ -340,6 +340,9 @@ MODEMS_MAX_TEXTS_PER_BATCH = env_int("MODEMS_MAX_TEXTS_PER_BATCH", 60)
 # with a marker where parts are missing (nothing is dropped).
 MODEMS_PART_MAX_AGE_HOURS = env_int("MODEMS_PART_MAX_AGE_HOURS", 24)
 
+# A modem that did not answer is passed over for this long while other SIMs can send.
+MODEMS_UNREACHABLE_SECONDS = env_int("MODEMS_UNREACHABLE_SECONDS", 300)
+
 # --- Background work ---------------------------------------------------------------------
 
 # Empty: work runs inline or from cron. redis://127.0.0.1:6379/0 or amqp://guest@127.0.0.1//

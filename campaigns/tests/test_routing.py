@@ -92,3 +92,28 @@ def test_campaign_pauses_itself_when_errors_pile_up(settings):
     assert "4 of 4 texts failed" in campaign.paused_reason
     assert summary.sent == 0
     assert len(locmem.outbox) == 0
+
+
+def test_campaign_of_only_rejected_rows_completes():
+    from campaigns.control import refresh_states
+
+    make_template()
+    campaign = Campaign.objects.create(name="Bad list", state=Campaign.State.RUNNING)
+    fan_out(campaign=campaign, rows=[SourceRow("Group A", "12345", "Nobody")])
+    assert campaign.rejected_rows.count() == 1 and not OutboundMessage.objects.exists()
+    refresh_states()
+    campaign.refresh_from_db()
+    assert campaign.state == Campaign.State.COMPLETED
+
+
+def test_campaign_still_being_pulled_does_not_complete():
+    from campaigns.control import refresh_states
+    from campaigns.models import PullRun
+
+    make_template()
+    campaign = Campaign.objects.create(name="Half pulled", state=Campaign.State.RUNNING)
+    PullRun.objects.create(campaign=campaign, state=PullRun.State.RUNNING)
+    fan_out(campaign=campaign, rows=[SourceRow("Group A", "12345", "Nobody")])
+    refresh_states()
+    campaign.refresh_from_db()
+    assert campaign.state == Campaign.State.RUNNING

@@ -80,6 +80,33 @@ def test_unreachable_modem_keeps_texts_queued(modem_card, settings):
     assert count(modem_card) == 0
 
 
+def test_unreachable_modem_is_passed_over_while_another_sim_can_send(modem_card, outbox):
+    modem_card.device = "/dev/ttyDOES-NOT-EXIST"
+    modem_card.priority = 5  # preferred: without the rest period every retry would go back to it
+    modem_card.save()
+    gateway = create_sim(number="+447700900002", daily_limit=50, priority=0)
+    message = create_message()
+    assert dispatch().retry == 1
+    modem_card.refresh_from_db()
+    assert modem_card.status_error.startswith("Not ready")
+    OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=None)
+    assert dispatch().sent == 1
+    message.refresh_from_db()
+    assert message.state == State.SENT and message.sim == gateway
+    assert [m["to"] for m in outbox] == [message.recipient]
+
+
+def test_unreachable_modem_is_tried_again_when_it_is_the_only_sim(modem_card):
+    modem_card.device = "/dev/ttyDOES-NOT-EXIST"
+    modem_card.save()
+    message = create_message()
+    dispatch()
+    OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=None)
+    dispatch()
+    message.refresh_from_db()
+    assert message.number_of_send_attempts == 2 and message.sim == modem_card
+
+
 def test_sim_needing_a_pin_keeps_texts_queued(modem_sim, modem_card):
     modem_sim.sim_status = "SIM PIN"
     create_message()

@@ -96,3 +96,23 @@ def test_fresh_consent_lifts_the_opt_out():
     contact.opt_out(reason="STOP", source="keyword")
     contact.opt_in(source="keyword", evidence="Texted START")
     assert api.send("07911123456", "Welcome back").state == State.WAITING
+
+
+@pytest.mark.parametrize("state", [State.REFUSED, State.WAITING, State.ERROR, State.ERROR_RETRY, State.DEBUG])
+def test_a_text_that_never_reached_a_gateway_cannot_be_reported_delivered(state):
+    from sms.testing import create_message
+
+    message = create_message(state=state)
+    assert not message.mark_delivered()
+    assert not message.mark_failed_after_send(error="undelivered")
+    message.refresh_from_db()
+    assert message.state == state and message.delivered_at is None
+
+
+def test_delivery_report_moves_a_sent_text_on_once():
+    from sms.testing import create_message
+
+    message = create_message(state=State.SENT)
+    assert message.mark_delivered()
+    assert not message.mark_delivered()
+    assert list(message.status_changes.values_list("state", flat=True))[-1] == State.DELIVERED
