@@ -25,9 +25,9 @@ def test_pairs_are_pulled_and_queued_with_the_key_in_a_header(data_source):
     assert run.queued == 2 and run.rows_total == 2
     assert sorted(OutboundMessage.objects.values_list("recipient", flat=True)) == ["+447450000001", "+447450000002"]
     (request,) = data_source.gets
-    assert request["headers"]["X-Api-Key"] == "secret-key"
-    assert "key" not in request["query"]
-    assert run.campaign.source == Campaign.Source.PULL and run.campaign.source_url == data_source.url
+    assert request.headers["X-Api-Key"] == "secret-key"
+    assert "key" not in request.query
+    assert run.campaign.source == Campaign.Source.PULL and run.campaign.source_url == data_source.contacts_url
 
 
 def test_key_as_query_parameter_for_older_sources(data_source, settings):
@@ -36,8 +36,8 @@ def test_key_as_query_parameter_for_older_sources(data_source, settings):
     data_source.answer(PAIRS)
     pull_campaign()
     (request,) = data_source.gets
-    assert request["query"]["key"] == ["secret-key"]
-    assert "X-Api-Key" not in request["headers"]
+    assert request.query["key"] == ["secret-key"]
+    assert "X-Api-Key" not in request.headers
 
 
 def test_objects_with_extra_fields_are_accepted(data_source):

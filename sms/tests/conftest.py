@@ -2,11 +2,11 @@
 
 import pytest
 
-from sms.tests.gateway_server import FakeGateway
+from sms.fake_http import FakeHTTPServer
 
 
 @pytest.fixture
 def fake_gateway():
     """A real HTTP server standing in for an SMS gateway; script replies, read requests."""
-    with FakeGateway() as gateway:
+    with FakeHTTPServer() as gateway:
         yield gateway
