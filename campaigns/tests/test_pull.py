@@ -143,8 +143,9 @@ def test_command_prints_a_summary(data_source, capsys):
     make_template()
     data_source.answer(PAIRS)
     call_command("pull_campaign")
-    out = capsys.readouterr().out
-    assert "2 rows: 2 queued, 0 rejected" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert "  2/2 rows" in lines  # progress
+    assert lines[-1].startswith("Pull #") and lines[-1].endswith("2 rows: 2 queued, 0 rejected")
 
 
 def test_command_fails_loudly_when_the_source_is_down(data_source):

@@ -2,7 +2,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -179,15 +178,6 @@ def test_backend_bug_becomes_a_retry_not_a_lost_batch(settings):
     dispatch()
     message.refresh_from_db()
     assert message.state == State.ERROR_RETRY and "library bug" in message.error
-
-
-def test_send_queued_command_prints_a_summary(capsys, outbox):
-    create_message()
-    create_message("+447911123002")
-    call_command("send_queued")
-    out = capsys.readouterr().out
-    assert "Done: 2 claimed: 2 sent" in out
-    assert len(outbox) == 2
 
 
 class SlowBackend(BaseBackend):
