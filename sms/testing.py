@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sms.models import Contact, InboundMessage, OutboundMessage, State, StatusChange
 from sms.queueing import build_message, queue_messages
 
@@ -28,3 +30,17 @@ def create_contact(number: str = "+447911123001", **fields) -> Contact:
 
 
 __all__ = ["State", "create_contact", "create_inbound", "create_message"]
+
+
+def assert_staff_only(client, plain_user, requests: Iterable[tuple[str, str]], data: dict | None = None) -> None:
+    """Each ``(method, url)`` sends anonymous users to the login page and refuses ``plain_user``
+    (logged in, not staff) with 403. Callers then assert that nothing changed."""
+    requests = list(requests)
+    client.logout()
+    for method, url in requests:
+        response = getattr(client, method)(url, data or {})
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), (method, url)
+    client.force_login(plain_user)
+    for method, url in requests:
+        assert getattr(client, method)(url, data or {}).status_code == 403, (method, url)
+    client.logout()

@@ -6,12 +6,6 @@ PAGES = ["/", "/sms/outbound/", "/sms/received/", "/sms/compose/", "/campaigns/"
 
 
 @pytest.mark.parametrize("url", PAGES)
-def test_every_page_needs_login(client, url):
-    response = client.get(url)
-    assert response.status_code == 302 and response["Location"].startswith("/login/")
-
-
-@pytest.mark.parametrize("url", PAGES)
 def test_staff_see_every_page(staff_client, url):
     assert staff_client.get(url).status_code == 200
 
@@ -19,12 +13,6 @@ def test_staff_see_every_page(staff_client, url):
 def test_login_page_and_health_check_are_public(client):
     assert client.get("/login/").status_code == 200
     assert client.get("/healthz").json() == {"ok": True}
-
-
-@pytest.mark.parametrize("url", PAGES)
-def test_non_staff_users_are_refused(client, plain_user, url):
-    client.force_login(plain_user)
-    assert client.get(url).status_code == 403
 
 
 def test_admin_lists_every_model(admin_client):
