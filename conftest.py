@@ -9,8 +9,11 @@ from sms.backends import locmem
 
 
 @pytest.fixture(autouse=True)
-def _sms_test_settings(settings):
+def _sms_test_settings(settings, tmp_path):
     settings.SMS_DEFAULT_BACKEND = "locmem"
+    # Uploads and trained models go to the test's own folder, never the checkout's media/
+    # (where two runs at once would share the classifier's training lock).
+    settings.MEDIA_ROOT = tmp_path / "media"
     settings.SMS_PUBLIC_URL = "https://texting.example.com"
     # Campaign texts may leave at any hour in tests, so no test depends on the time it runs;
     # the sending-hours tests set their own windows.
