@@ -45,6 +45,9 @@ def test_production_settings_refuse_to_start_without_secret_key():
         ("DEBUG", "maybe", "DEBUG must be a boolean"),
         ("SMS_MAX_ATTEMPTS", "five", "SMS_MAX_ATTEMPTS must be an integer"),
         ("DATABASE_URL", "nosuchdb://x", "DATABASE_URL is not a valid database URL"),
+        ("TEXTING_API_KEY_IN", "cookie", "TEXTING_API_KEY_IN must be one of header, query"),
+        ("REPLIES_CONFIDENCE_THRESHOLD", "1.5", "REPLIES_CONFIDENCE_THRESHOLD must be between 0 and 1"),
+        ("SMS_GATEWAY_TIMEOUT_SECONDS", "soon", "SMS_GATEWAY_TIMEOUT_SECONDS must be a number"),
     ],
 )
 def test_malformed_values_fail_loudly_at_start_up(name, value, message):

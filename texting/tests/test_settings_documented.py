@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-READERS = {"env", "env_bool", "env_int", "env_float", "env_list"}
+READERS = {"env", "env_bool", "env_int", "env_float", "env_list", "env_choice"}
 SETTINGS_MODULES = ["texting/settings.py", "texting/settings_production.py"]
 
 
