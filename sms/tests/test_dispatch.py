@@ -9,7 +9,7 @@ from sms.backends import BackendError, locmem
 from sms.backends.base import BaseBackend, SendResult
 from sms.dispatch import claim_batch, dispatch, recover_stuck, retry_delay
 from sms.models import Contact, OutboundMessage, State
-from sms.testing import create_message
+from sms.testing import create_message, run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -205,22 +205,7 @@ def test_concurrent_dispatchers_send_each_message_exactly_once(settings):
     from sms.queueing import build_message, queue_messages
 
     queue_messages([build_message(f"+44791112{i:04d}", f"text {i}") for i in range(600)])
-    errors = []
-
-    def worker():
-        try:
-            dispatch(batch_size=20)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_concurrently(lambda: dispatch(batch_size=20), 6)
     assert len(SlowBackend.seen) == 600
     assert len(set(SlowBackend.seen)) == 600
     assert OutboundMessage.objects.filter(state=State.SENT).count() == 600
