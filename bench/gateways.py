@@ -31,14 +31,14 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from sms.dispatch import dispatch  # noqa: E402
+from sms.fake_http import FakeHTTPServer, Reply  # noqa: E402
 from sms.models import OutboundMessage, State  # noqa: E402
 from sms.queueing import build_message, queue_messages  # noqa: E402
-from sms.tests.gateway_server import FakeGateway, Reply  # noqa: E402
 
 ids = itertools.count(1)
 
 
-def configure(slug: str, gateway: FakeGateway) -> None:
+def configure(slug: str, gateway: FakeHTTPServer) -> None:
     settings.SMS_DEFAULT_BACKEND = slug
     settings.SMS_PUBLIC_URL = "https://texting.example.com"
     settings.SMS_DEFAULT_SENDER = "Texting"
@@ -59,7 +59,7 @@ def configure(slug: str, gateway: FakeGateway) -> None:
 def run(slug: str, n: int) -> tuple[float, int]:
     OutboundMessage.objects.all().delete()
     queue_messages([build_message(f"+4479111{i:05d}", "Doors open at 7, see you there!") for i in range(n)])
-    with FakeGateway() as gateway:
+    with FakeHTTPServer() as gateway:
         configure(slug, gateway)
         started = time.perf_counter()
         summary = dispatch(batch_size=200)

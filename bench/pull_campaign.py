@@ -20,10 +20,8 @@ import os
 import pstats
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,23 +54,6 @@ def payload(rows: int) -> bytes:
     return json.dumps(data).encode()
 
 
-def serve(body: bytes) -> tuple[ThreadingHTTPServer, str]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/contacts"
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
@@ -101,8 +82,11 @@ def main():
         Template.objects.create(
             name=group, slug=group.lower().replace(" ", "-"), body="{greeting} {name}, 20% off in store today!"
         )
+    from sms.fake_http import FakeHTTPServer, Reply
+
     body = payload(args.rows)
-    server, url = serve(body)
+    server = FakeHTTPServer(default=Reply(200, body, content_type="application/json")).start()
+    url = f"{server.url}/contacts"
     print(f"database: {connection.vendor}; {args.rows:,} contacts; payload {len(body) / 1e6:.1f} MB")
 
     profiler = cProfile.Profile() if args.profile else None
@@ -180,7 +164,7 @@ def main():
         f"raw executemany of the same {len(rows):,} rows: {raw_seconds:.2f} s ({len(rows) / raw_seconds:,.0f} rows/s)"
     )
     print(f"ratio pull / raw insert: {pull_seconds / raw_seconds:.1f}x")
-    server.shutdown()
+    server.stop()
     if profiler:
         pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(30)
 

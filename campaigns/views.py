@@ -44,21 +44,26 @@ def control(request, pk, action):
     return redirect(campaign)
 
 
+def _create(request, form, *, source, rows, bad):
+    """Create the campaign of a valid manual or upload form, say what happened, show it."""
+    campaign, result = create_campaign(
+        name=form.cleaned_data["name"],
+        source=source,
+        rows=rows,
+        bad_rows=bad,
+        user=request.user,
+        scheduled_for=form.cleaned_data["scheduled_for"],
+    )
+    messages.success(request, f"Campaign created: {result}")
+    return redirect(campaign)
+
+
 def new(request):
     form = ManualCampaignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         template = form.cleaned_data["template"]
         rows, bad = parse_pasted(form.cleaned_data["numbers"], group=template.name)
-        campaign, result = create_campaign(
-            name=form.cleaned_data["name"],
-            source=Campaign.Source.MANUAL,
-            rows=rows,
-            bad_rows=bad,
-            user=request.user,
-            scheduled_for=form.cleaned_data["scheduled_for"],
-        )
-        messages.success(request, f"Campaign created: {result}")
-        return redirect(campaign)
+        return _create(request, form, source=Campaign.Source.MANUAL, rows=rows, bad=bad)
     context = {"form": form, "title": "New campaign from pasted numbers", "has_templates": _has_templates()}
     return render(request, "campaigns/new.html", context)
 
@@ -73,16 +78,7 @@ def upload(request):
         except SourceError as exc:
             form.add_error("file", str(exc))
         else:
-            campaign, result = create_campaign(
-                name=form.cleaned_data["name"],
-                source=Campaign.Source.UPLOAD,
-                rows=rows,
-                bad_rows=bad,
-                user=request.user,
-                scheduled_for=form.cleaned_data["scheduled_for"],
-            )
-            messages.success(request, f"Campaign created: {result}")
-            return redirect(campaign)
+            return _create(request, form, source=Campaign.Source.UPLOAD, rows=rows, bad=bad)
     context = {
         "form": form,
         "title": "Upload contacts",

@@ -4,11 +4,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from modems.charts import daily_bars
 from modems.forms import NetworkForm, SimCardForm
 from modems.models import Network, SimCard
 from modems.reading import check_status
 from modems.tables import NetworkTable, SimCardTable
+from sms.charts import bar_chart
 
 
 def index(request):
@@ -24,7 +24,7 @@ def sim_detail(request, pk):
     days = sim.daily_counts(days=30)
     context = {
         "sim": sim,
-        "chart": daily_bars(days, limit=sim.daily_limit),
+        "chart": bar_chart(days, limit=sim.daily_limit, label=f"SMS parts sent per day, last {len(days)} days"),
         "sent_today": days[-1][1],
         "sent_30_days": sum(count for _, count in days),
         "credentials": [

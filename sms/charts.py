@@ -1,4 +1,8 @@
-"""Server-rendered SVG charts (no JavaScript, nothing fetched): crisp at any size, tiny."""
+"""Server-rendered SVG charts (no JavaScript, nothing fetched, no matplotlib start-up cost).
+
+The dashboard's daily line chart and the SIM page's daily bars share the frame, the axis
+labels and the escaping here: every value put in the markup goes through ``format_html``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 # Colour-blind-safe (Okabe-Ito) series colours.
 COLOURS = {"sent": "#0072B2", "delivered": "#009E73", "failed": "#D55E00", "replies": "#CC79A7"}
+MUTED = "#6c757d"  # Bootstrap's secondary text: axis labels
+BAR = "#0d6efd"
+LIMIT = "#dc3545"
 
 
 def _nice_max(value: int) -> int:
@@ -20,6 +27,29 @@ def _nice_max(value: int) -> int:
         if top >= value:
             return top
     return value
+
+
+def _join(parts) -> SafeString:
+    return mark_safe("".join(parts))  # noqa: S308  (each part built with format_html)
+
+
+def _text(x: float, y: float, text, *, anchor: str = "start", size: int = 11, fill: str = MUTED) -> SafeString:
+    return format_html(
+        '<text x="{}" y="{}" text-anchor="{}" font-size="{}" fill="{}">{}</text>', x, y, anchor, size, fill, text
+    )
+
+
+def _svg(*parts: SafeString, width: int, height: int, label: str, title: str = "") -> SafeString:
+    """The frame: scales to its container, labelled for screen readers."""
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" aria-label="{}" class="w-100 h-auto">'
+        "{}{}</svg>",
+        width,
+        height,
+        label,
+        format_html("<title>{}</title>", title) if title else "",
+        _join(parts),
+    )
 
 
 def line_chart(
@@ -37,16 +67,15 @@ def line_chart(
     def y(v: int) -> float:
         return round(top + plot_h - v / peak * plot_h, 1)
 
-    grid = format_html_join(
-        "",
-        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#dee2e6"/>'
-        '<text x="{}" y="{}" text-anchor="end" font-size="11" fill="#6c757d">{}</text>',
-        ((left, width - right, y(v), y(v), left - 6, y(v) + 4, v) for v in (0, peak // 2, peak)),
+    grid = _join(
+        format_html('<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#dee2e6"/>', left, width - right, y(v), y(v))
+        + _text(left - 6, y(v) + 4, v, anchor="end")
+        for v in (0, peak // 2, peak)
     )
-    labels = format_html_join(
-        "",
-        '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="#6c757d">{}</text>',
-        ((x(i), height - 8, d.strftime("%-d %b")) for i, d in enumerate(dates) if i % 2 == (len(dates) - 1) % 2),
+    labels = _join(
+        _text(x(i), height - 8, d.strftime("%-d %b"), anchor="middle")
+        for i, d in enumerate(dates)
+        if i % 2 == (len(dates) - 1) % 2
     )
     lines = []
     for name, values in series.items():
@@ -74,15 +103,48 @@ def line_chart(
             for i, (name, values) in enumerate(series.items())
         ),
     )
-    return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" aria-label="{}" class="w-100 h-auto">'
-        "<title>{}</title>{}{}{}{}</svg>",
-        width,
-        height,
-        title,
-        title,
-        grid,
-        labels,
-        mark_safe("".join(lines)),  # noqa: S308  (each part built with format_html)
-        legend,
-    )
+    return _svg(grid, labels, _join(lines), legend, width=width, height=height, label=title, title=title)
+
+
+def bar_chart(
+    days: list[tuple[date, int]], *, limit: int | None = None, width: int = 640, height: int = 160, label: str = ""
+) -> SafeString:
+    """Bars of ``days`` (oldest first, one ``.bar`` each) with a dashed line at ``limit``."""
+    top = max([count for _, count in days] + [limit or 0, 1])
+    pad_left, pad_right, pad_bottom, pad_top = 32, 16, 18, 6
+    plot_w, plot_h = width - pad_left - pad_right, height - pad_bottom - pad_top
+    step = plot_w / max(len(days), 1)
+
+    def y(value: int) -> float:
+        return round(pad_top + plot_h - plot_h * value / top, 1)
+
+    parts = []
+    for i, (day, count) in enumerate(days):
+        parts.append(
+            format_html(
+                '<rect x="{}" y="{}" width="{}" height="{}" class="bar" fill="{}"><title>{}</title></rect>',
+                round(pad_left + i * step + 1, 1),
+                y(count),
+                round(max(step - 2, 1), 1),
+                round(pad_top + plot_h - y(count), 1),
+                BAR,
+                f"{day:%a %d %b}: {count}",
+            )
+        )
+        if i % 5 == 0 or i == len(days) - 1:
+            x = round(pad_left + i * step + step / 2, 1)
+            parts.append(_text(x, height - 4, f"{day:%d/%m}", anchor="middle", size=10))
+    if limit:
+        parts.append(
+            format_html(
+                '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-dasharray="4 3"/>',
+                pad_left,
+                width - pad_right,
+                y(limit),
+                y(limit),
+                LIMIT,
+            )
+        )
+        parts.append(_text(2, y(limit) + 3, int(limit), size=10, fill=LIMIT))
+    parts.append(_text(2, y(0), 0, size=10))
+    return _svg(*parts, width=width, height=height, label=label)

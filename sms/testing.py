@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
 from sms.models import Contact, InboundMessage, OutboundMessage, State, StatusChange
 from sms.queueing import build_message, queue_messages
+
+T = TypeVar("T")
 
 
 def create_message(recipient: str = "+447911123001", content: str = "Hello", **fields) -> OutboundMessage:
@@ -28,3 +33,46 @@ def create_contact(number: str = "+447911123001", **fields) -> Contact:
 
 
 __all__ = ["State", "create_contact", "create_inbound", "create_message"]
+
+
+def assert_staff_only(client, plain_user, requests: Iterable[tuple[str, str]], data: dict | None = None) -> None:
+    """Each ``(method, url)`` sends anonymous users to the login page and refuses ``plain_user``
+    (logged in, not staff) with 403. Callers then assert that nothing changed."""
+    requests = list(requests)
+    client.logout()
+    for method, url in requests:
+        response = getattr(client, method)(url, data or {})
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), (method, url)
+    client.force_login(plain_user)
+    for method, url in requests:
+        assert getattr(client, method)(url, data or {}).status_code == 403, (method, url)
+    client.logout()
+
+
+def run_concurrently(target: Callable[[], T], n: int) -> list[T]:
+    """Run ``target`` in ``n`` threads released together (a barrier), each with its own database
+    connection (closed after); return the results, having asserted that none raised."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(n)
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(target())
+        except Exception as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results

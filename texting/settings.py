@@ -31,24 +31,32 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
+def _env_number(name: str, default, parse, kind: str):
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return parse(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be {kind}, got {raw!r}") from None
+
+
 def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    return _env_number(name, default, int, "an integer")
 
 
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+def env_float(name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
+    value = _env_number(name, default, float, "a number")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    value = env(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}")
+    return value
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -246,17 +254,13 @@ SMS_GATEWAY_TIMEOUT_SECONDS = env_float("SMS_GATEWAY_TIMEOUT_SECONDS", 15.0)
 TEXTING_API_URL = env("TEXTING_API_URL", "")
 TEXTING_API_KEY = env("TEXTING_API_KEY", "")
 # "header" (default: sent in TEXTING_API_KEY_HEADER) or "query" (?key=..., older sources).
-TEXTING_API_KEY_IN = env("TEXTING_API_KEY_IN", "header")
-if TEXTING_API_KEY_IN not in {"header", "query"}:
-    raise ImproperlyConfigured(f"TEXTING_API_KEY_IN must be header or query, got {TEXTING_API_KEY_IN!r}")
+TEXTING_API_KEY_IN = env_choice("TEXTING_API_KEY_IN", "header", {"header", "query"})
 TEXTING_API_KEY_HEADER = env("TEXTING_API_KEY_HEADER", "X-Api-Key")
 TEXTING_API_TIMEOUT_SECONDS = env_float("TEXTING_API_TIMEOUT_SECONDS", 30.0)
 TEXTING_API_RETRIES = env_int("TEXTING_API_RETRIES", 3)
 # How the "group has left" notification is POSTed: "json" (a JSON body that also carries
 # "numbers") or "form" (form fields numbers="a, b", group, and payload=<the JSON document>).
-TEXTING_API_NOTIFY_FORMAT = env("TEXTING_API_NOTIFY_FORMAT", "json")
-if TEXTING_API_NOTIFY_FORMAT not in {"json", "form"}:
-    raise ImproperlyConfigured(f"TEXTING_API_NOTIFY_FORMAT must be json or form, got {TEXTING_API_NOTIFY_FORMAT!r}")
+TEXTING_API_NOTIFY_FORMAT = env_choice("TEXTING_API_NOTIFY_FORMAT", "json", {"json", "form"})
 # Pulls within one period share a campaign (strftime of the site's local date): a second pull
 # in the period texts nobody who was already texted.
 CAMPAIGNS_PULL_PERIOD_FORMAT = env("CAMPAIGNS_PULL_PERIOD_FORMAT", "%Y-%m-%d")
@@ -305,12 +309,9 @@ REPLIES_OPT_OUT_CONFIRMATION = env(
 )
 REPLIES_OPT_IN_CONFIRMATION = env("REPLIES_OPT_IN_CONFIRMATION", "You are subscribed again. Reply STOP to opt out.")
 # Below this probability a prediction is only a suggestion and the text waits for review.
-REPLIES_CONFIDENCE_THRESHOLD = env_float("REPLIES_CONFIDENCE_THRESHOLD", 0.8)
+REPLIES_CONFIDENCE_THRESHOLD = env_float("REPLIES_CONFIDENCE_THRESHOLD", 0.8, minimum=0, maximum=1)
 # "End" predictions opt the contact out, so they get their own (higher) bar.
-REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD = env_float("REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD", 0.9)
-for _name in ("REPLIES_CONFIDENCE_THRESHOLD", "REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD"):
-    if not 0 <= globals()[_name] <= 1:
-        raise ImproperlyConfigured(f"{_name} must be between 0 and 1, got {globals()[_name]}")
+REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD = env_float("REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD", 0.9, minimum=0, maximum=1)
 # Cold start: a reply type needs this many labels to be learnt; with fewer than two such types
 # the classifier abstains.
 REPLIES_MIN_LABELS_PER_TYPE = env_int("REPLIES_MIN_LABELS_PER_TYPE", 10)

@@ -2,109 +2,45 @@
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
-
 import pytest
 
 from campaigns.models import Template
+from sms.fake_http import FakeHTTPServer, Reply
 
 
-class DataSource:
-    """What the source answers (status, body, delay) and what it was sent (requests)."""
+class DataSource(FakeHTTPServer):
+    """The data source: what it answers to GET (``answer``) and to POST, and what it was sent."""
 
     def __init__(self):
-        self.status = 200
-        self.body: bytes | str | dict | list = {}
-        self.delay = 0.0
+        super().__init__(handler=self._reply)
+        self.get_reply = Reply(200, {}, content_type="application/json")
         self.post_status = 200
         self.post_failures = 0  # answer 500 to this many POSTs first
-        self.requests: list[dict] = []
-        self.lock = threading.Lock()
-        self.url = ""
+
+    @property
+    def contacts_url(self) -> str:
+        return f"{self.url}/contacts"
 
     def answer(self, body, status=200, delay=0.0):
-        self.body, self.status, self.delay = body, status, delay
+        self.get_reply = Reply(status, body, delay=delay, content_type="application/json")
 
-    @property
-    def gets(self):
-        return [r for r in self.requests if r["method"] == "GET"]
-
-    @property
-    def posts(self):
-        return [r for r in self.requests if r["method"] == "POST"]
-
-
-def _handler(source: DataSource):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _record(self, body=b""):
-            parsed = urlparse(self.path)
-            with source.lock:
-                source.requests.append(
-                    {
-                        "method": self.command,
-                        "path": parsed.path,
-                        "query": parse_qs(parsed.query),
-                        "headers": dict(self.headers),
-                        "body": body,
-                    }
-                )
-
-        def do_GET(self):
-            self._record()
-            if source.delay:
-                time.sleep(source.delay)
-            body = source.body
-            if isinstance(body, dict | list):
-                body = json.dumps(body)
-            if isinstance(body, str):
-                body = body.encode()
-            try:
-                self.send_response(source.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def do_POST(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            self._record(self.rfile.read(length))
-            status = source.post_status
-            with source.lock:
-                if source.post_failures > 0:
-                    source.post_failures -= 1
-                    status = 500
-            self.send_response(status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-    return Handler
+    def _reply(self, request):
+        if request.method != "POST":
+            return self.get_reply
+        with self._lock:
+            failing = self.post_failures > 0
+            self.post_failures -= failing
+        return Reply(500 if failing else self.post_status, "ok")
 
 
 @pytest.fixture
 def data_source(settings):
-    source = DataSource()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(source))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    source.url = f"http://127.0.0.1:{server.server_address[1]}/contacts"
-    settings.TEXTING_API_URL = source.url
-    settings.TEXTING_API_KEY = "secret-key"
-    settings.TEXTING_API_RETRIES = 0
-    settings.TEXTING_API_TIMEOUT_SECONDS = 5
-    yield source
-    server.shutdown()
-    server.server_close()
+    with DataSource() as source:
+        settings.TEXTING_API_URL = source.contacts_url
+        settings.TEXTING_API_KEY = "secret-key"
+        settings.TEXTING_API_RETRIES = 0
+        settings.TEXTING_API_TIMEOUT_SECONDS = 5
+        yield source
 
 
 @pytest.fixture(autouse=True)

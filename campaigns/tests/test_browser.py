@@ -1,35 +1,16 @@
 """The template editor's live preview in real Chromium."""
 
-import os
-import shutil
-
 import pytest
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not shutil.which("chromium") and not os.path.exists("/usr/bin/chromium"), reason="no chromium"),
 ]
 
 
 @pytest.fixture
-def page(live_server, staff_user, settings):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page()
-        page.goto(f"{live_server.url}/login/")
-        page.fill("input[name=username]", "staff")
-        page.fill("input[name=password]", "staff-pass-123")
-        page.click("button[type=submit], input[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
-        yield page
-        browser.close()
+def page(staff_page):
+    return staff_page
 
 
 def test_preview_updates_as_staff_type(page, live_server):

@@ -1,7 +1,5 @@
 """Two pulls at once send nobody a second text (real PostgreSQL, real threads, real HTTP)."""
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -10,6 +8,7 @@ from campaigns.models import Campaign, PullRun, Recipient
 from campaigns.pull import pull_campaign
 from campaigns.tests.conftest import make_template
 from sms.models import OutboundMessage
+from sms.testing import run_concurrently
 
 pytestmark = [
     pytest.mark.postgres,
@@ -18,33 +17,13 @@ pytestmark = [
 ]
 
 
-def run_together(target, n):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(target())
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    return results
-
-
 def test_two_fan_outs_of_the_same_rows_at_once_queue_each_number_once():
     make_template()
     campaign = Campaign.objects.create(name="race")
     rows = [SourceRow("Group A", f"07450{i:06d}", f"N{i}") for i in range(3000)]
-    results = run_together(lambda: fan_out(campaign=Campaign.objects.get(pk=campaign.pk), rows=rows, batch_size=500), 3)
+    results = run_concurrently(
+        lambda: fan_out(campaign=Campaign.objects.get(pk=campaign.pk), rows=rows, batch_size=500), 3
+    )
     assert sum(r.queued for r in results) == 3000
     assert OutboundMessage.objects.count() == 3000
     assert OutboundMessage.objects.values("recipient").distinct().count() == 3000
@@ -55,7 +34,7 @@ def test_two_fan_outs_of_the_same_rows_at_once_queue_each_number_once():
 def test_two_pull_campaign_runs_at_once_send_nobody_twice(data_source):
     make_template()
     data_source.answer({"Group A": [[f"07450{i:06d}", f"N{i}"] for i in range(2000)]}, delay=0.2)
-    runs = run_together(pull_campaign, 2)
+    runs = run_concurrently(pull_campaign, 2)
     states = sorted(r.state for r in runs)
     # Either the second run found the lock taken, or it ran after the first and found
     # everyone already texted: in both cases each number has exactly one text.

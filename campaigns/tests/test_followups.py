@@ -121,8 +121,10 @@ def test_aborted_campaign_gets_no_follow_ups(sent):
 
 
 def test_command(sent, capsys):
-    call_command("send_followups")
-    assert "3 follow-ups queued" in capsys.readouterr().out
+    call_command("send_followups", verbosity=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("  ")  # progress
+    assert lines[-1].startswith("Done: ") and "3 follow-ups queued" in lines[-1]
 
 
 def test_frequency_cap_makes_follow_ups_wait(sent, settings):

@@ -25,9 +25,9 @@ def test_pairs_are_pulled_and_queued_with_the_key_in_a_header(data_source):
     assert run.queued == 2 and run.rows_total == 2
     assert sorted(OutboundMessage.objects.values_list("recipient", flat=True)) == ["+447450000001", "+447450000002"]
     (request,) = data_source.gets
-    assert request["headers"]["X-Api-Key"] == "secret-key"
-    assert "key" not in request["query"]
-    assert run.campaign.source == Campaign.Source.PULL and run.campaign.source_url == data_source.url
+    assert request.headers["X-Api-Key"] == "secret-key"
+    assert "key" not in request.query
+    assert run.campaign.source == Campaign.Source.PULL and run.campaign.source_url == data_source.contacts_url
 
 
 def test_key_as_query_parameter_for_older_sources(data_source, settings):
@@ -36,8 +36,8 @@ def test_key_as_query_parameter_for_older_sources(data_source, settings):
     data_source.answer(PAIRS)
     pull_campaign()
     (request,) = data_source.gets
-    assert request["query"]["key"] == ["secret-key"]
-    assert "X-Api-Key" not in request["headers"]
+    assert request.query["key"] == ["secret-key"]
+    assert "X-Api-Key" not in request.headers
 
 
 def test_objects_with_extra_fields_are_accepted(data_source):
@@ -143,8 +143,9 @@ def test_command_prints_a_summary(data_source, capsys):
     make_template()
     data_source.answer(PAIRS)
     call_command("pull_campaign")
-    out = capsys.readouterr().out
-    assert "2 rows: 2 queued, 0 rejected" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert "  2/2 rows" in lines  # progress
+    assert lines[-1].startswith("Pull #") and lines[-1].endswith("2 rows: 2 queued, 0 rejected")
 
 
 def test_command_fails_loudly_when_the_source_is_down(data_source):

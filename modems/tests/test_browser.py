@@ -1,40 +1,19 @@
 """Adding a SIM in the dashboard with real Chromium."""
 
-import os
-import shutil
-
 import pytest
 
 from modems.models import SimCard
 from modems.testing import create_network
 
-CHROMIUM = "/usr/bin/chromium"
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Chromium is not installed"),
 ]
 
 
 @pytest.fixture
-def page(live_server):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        page = browser.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        browser.close()
-        # ORM calls made while Playwright's greenlet runs get their own connection (asgiref
-        # locals follow the context): close it, or PostgreSQL cannot drop the test database.
-        from django.db import connections
-
-        connections.close_all()
+def page(browser_page):
+    return browser_page
 
 
 def test_staff_adds_a_modem_sim_and_sees_it_listed(page, live_server, staff_user):

@@ -1,4 +1,3 @@
-import threading
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from sms.backends import BackendError, locmem
 from sms.dispatch import dispatch
 from sms.models import OutboundMessage, State, StatusChange
 from sms.routing import Deferral, Route
-from sms.testing import create_message
+from sms.testing import create_message, run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -150,22 +149,7 @@ def test_concurrent_dispatchers_never_pass_a_sim_limit(outbox):
     sims = [create_sim(daily_limit=limit, number=f"+44770090000{i}") for i, limit in enumerate((7, 11, 5))]
     for i in range(40):
         create_message(f"+44791112{i:04d}", f"Hello {i}")
-    errors = []
-
-    def worker():
-        try:
-            dispatch(batch_size=3)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    run_concurrently(lambda: dispatch(batch_size=3), 6)
     sent = OutboundMessage.objects.filter(state=State.SENT)
     assert sent.count() == 23 == len(outbox)
     assert len({m["pk"] for m in outbox}) == 23  # nothing sent twice

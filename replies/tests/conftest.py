@@ -4,8 +4,7 @@ from replies.classifier import _cache
 
 
 @pytest.fixture(autouse=True)
-def _replies_settings(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _replies_settings(settings):
     settings.REPLIES_RETRAIN_AFTER_LABELS = 0  # tests that want a retrain turn it on
     _cache.clear()
     yield

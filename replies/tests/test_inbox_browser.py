@@ -1,58 +1,22 @@
 """The inbox keyboard flow in real Chromium: j/k move, a digit sets the type, x + bulk set."""
 
-import os
-import shutil
-import threading
-
 import pytest
-from django.db import connections
 
 from replies.models import Label, Reply, ReplyType
 from replies.testing import ensure_reply_types, receive
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium not installed"),
 ]
 
 
 @pytest.fixture
-def page(live_server, staff_user):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(f"{live_server.url}/login/")
-        page.fill("input[name=username]", "staff")
-        page.fill("input[name=password]", "staff-pass-123")
-        page.click("button[type=submit], input[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
-        yield page
-        browser.close()
-    # The live server's keep-alive request threads hold database connections until the browser's
-    # sockets close; wait for them so the test database can be dropped (PostgreSQL).
-    for thread in threading.enumerate():
-        if "process_request_thread" in thread.name:
-            thread.join(timeout=10)
+def page(staff_page):
+    return staff_page
 
 
 def test_keyboard_sorting_in_the_inbox(page, live_server, staff_user):
-    try:
-        _keyboard_flow(page, live_server, staff_user)
-    finally:
-        # Under Playwright's event loop the ORM hands this test its own connection (asgiref
-        # context-local); close it here, or PostgreSQL refuses to drop the test database.
-        connections.close_all()
-
-
-def _keyboard_flow(page, live_server, staff_user):
     ensure_reply_types()
     oldest = receive("cheers mate", sender="+447911123001")
     middle = receive("Auto-reply: out of office", sender="+447911123002")

@@ -28,7 +28,7 @@ from sms.backends.base import (
     StatusReport,
     WebhookBadRequest,
 )
-from sms.backends.http import call, gateway_option, international, new_session, without_nul
+from sms.backends.http import SessionMixin, call, gateway_option, international, without_nul
 from sms.encoding import is_gsm7
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def _seconds_until(text: str) -> float | None:
     return max(int(match.group(1)) - time.time(), 0.0)
 
 
-class ClickatellBackend(BaseBackend):
+class ClickatellBackend(SessionMixin, BaseBackend):
     slug = "clickatell"
     name = "Clickatell"
     supports_state_check = True
@@ -103,17 +103,6 @@ class ClickatellBackend(BaseBackend):
     webhook_methods = ("GET", "POST")
     required_settings = ("CLICKATELL_API_ID", "CLICKATELL_USER", "CLICKATELL_PASSWORD")
     webhook_secret_setting = "CLICKATELL_WEBHOOK_SECRET"
-
-    def __init__(self, **options):
-        super().__init__(**options)
-        self._session = None
-
-    @property
-    def session(self):
-        """Created on first use: webhook calls build a backend but never talk to the gateway."""
-        if self._session is None:
-            self._session = new_session()
-        return self._session
 
     @property
     def api_url(self) -> str:

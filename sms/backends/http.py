@@ -30,6 +30,19 @@ def new_session() -> requests.Session:
     return session
 
 
+class SessionMixin:
+    """A backend's ``requests`` session, created on first use: webhook calls build a backend
+    but never talk to the gateway."""
+
+    _session: requests.Session | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            self._session = new_session()
+        return self._session
+
+
 def timeout() -> float:
     return float(settings.SMS_GATEWAY_TIMEOUT_SECONDS)
 

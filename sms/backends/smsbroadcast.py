@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from sms.backends.base import BackendError, BaseBackend, InboundData, SendResult, StatusReport, WebhookBadRequest
 from sms.backends.base import webhook_params as _webhook_params
-from sms.backends.http import call, gateway_option, international, new_session, without_nul
+from sms.backends.http import SessionMixin, call, gateway_option, international, without_nul
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def gateway_number(number: str) -> str:
     return number.lstrip("+")
 
 
-class SMSBroadcastBackend(BaseBackend):
+class SMSBroadcastBackend(SessionMixin, BaseBackend):
     slug = "smsbroadcast"
     name = "SMS Broadcast"
     # SMS Broadcast offers no state query; delivery comes by webhook only.
@@ -68,17 +68,6 @@ class SMSBroadcastBackend(BaseBackend):
     webhook_methods = ("GET", "POST")
     required_settings = ("SMSBROADCAST_USERNAME", "SMSBROADCAST_PASSWORD")
     webhook_secret_setting = "SMSBROADCAST_WEBHOOK_SECRET"
-
-    def __init__(self, **options):
-        super().__init__(**options)
-        self._session = None
-
-    @property
-    def session(self):
-        """Created on first use: webhook calls build a backend but never talk to the gateway."""
-        if self._session is None:
-            self._session = new_session()
-        return self._session
 
     # --- Sending ---------------------------------------------------------------------------
 

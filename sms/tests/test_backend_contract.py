@@ -16,9 +16,9 @@ from sms.backends import get_backend, locmem
 from sms.backends.base import BackendError
 from sms.delivery import check_delivery
 from sms.dispatch import dispatch
+from sms.fake_http import Reply
 from sms.models import InboundMessage, OutboundMessage, State
 from sms.testing import create_message
-from sms.tests.gateway_server import Reply
 
 pytestmark = pytest.mark.django_db
 

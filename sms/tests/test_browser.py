@@ -1,8 +1,5 @@
 """Real Chromium against live_server: the compose page's counter and the send-find-open flow."""
 
-import os
-import shutil
-
 import pytest
 from django.urls import reverse
 
@@ -10,39 +7,14 @@ from sms.encoding import segment_info
 from sms.models import OutboundMessage, State
 from sms.tests.test_encoding import VECTORS
 
-CHROMIUM = "/usr/bin/chromium"
-
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Chromium is not installed at /usr/bin/chromium"),
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def page(browser, live_server, staff_user):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(live_server.url + reverse("login"))
-    page.fill("input[name=username]", "staff")
-    page.fill("input[name=password]", "staff-pass-123")
-    page.click("button[type=submit], input[type=submit]")
-    page.wait_for_url(live_server.url + "/")
-    yield page
-    context.close()
+def page(staff_page):
+    return staff_page
 
 
 EXTRA_VECTORS = [

@@ -12,27 +12,14 @@ from sms.backends import BackendError, get_backend
 from sms.backends.clickatell import decode_text
 from sms.delivery import check_delivery
 from sms.dispatch import dispatch
+from sms.fake_http import Reply
 from sms.models import Contact, InboundMessage, OutboundMessage, State
 from sms.testing import create_message
-from sms.tests.gateway_server import Reply
+from sms.tests.conftest import CLICKATELL_SECRET
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "clickatell-hook-secret"
-
-
-@pytest.fixture
-def clickatell(settings, fake_gateway):
-    settings.CLICKATELL_API_ID = "3456789"
-    settings.CLICKATELL_USER = "texting"
-    settings.CLICKATELL_PASSWORD = "pa55"
-    settings.CLICKATELL_HTTPS = False
-    settings.CLICKATELL_API_BASE = fake_gateway.address  # host:port, scheme from CLICKATELL_HTTPS
-    settings.CLICKATELL_WEBHOOK_SECRET = SECRET
-    settings.SMS_GATEWAY_TIMEOUT_SECONDS = 0.5
-    settings.SMS_DEFAULT_BACKEND = "clickatell"
-    fake_gateway.default = Reply(200, "ID: 0123456789abcdef0123456789abcdef")
-    return fake_gateway
+SECRET = CLICKATELL_SECRET
 
 
 # --- Sending ---------------------------------------------------------------------------------

@@ -2,7 +2,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -10,7 +9,7 @@ from sms.backends import BackendError, locmem
 from sms.backends.base import BaseBackend, SendResult
 from sms.dispatch import claim_batch, dispatch, recover_stuck, retry_delay
 from sms.models import Contact, OutboundMessage, State
-from sms.testing import create_message
+from sms.testing import create_message, run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -181,15 +180,6 @@ def test_backend_bug_becomes_a_retry_not_a_lost_batch(settings):
     assert message.state == State.ERROR_RETRY and "library bug" in message.error
 
 
-def test_send_queued_command_prints_a_summary(capsys, outbox):
-    create_message()
-    create_message("+447911123002")
-    call_command("send_queued")
-    out = capsys.readouterr().out
-    assert "Done: 2 claimed: 2 sent" in out
-    assert len(outbox) == 2
-
-
 class SlowBackend(BaseBackend):
     """Counts every text it is handed, and is slow, so dispatchers overlap."""
 
@@ -215,22 +205,7 @@ def test_concurrent_dispatchers_send_each_message_exactly_once(settings):
     from sms.queueing import build_message, queue_messages
 
     queue_messages([build_message(f"+44791112{i:04d}", f"text {i}") for i in range(600)])
-    errors = []
-
-    def worker():
-        try:
-            dispatch(batch_size=20)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_concurrently(lambda: dispatch(batch_size=20), 6)
     assert len(SlowBackend.seen) == 600
     assert len(set(SlowBackend.seen)) == 600
     assert OutboundMessage.objects.filter(state=State.SENT).count() == 600

@@ -10,7 +10,7 @@ from sms.models import Contact, InboundMessage, OutboundMessage, State
 pytestmark = pytest.mark.django_db
 
 
-def test_load_demo_fills_two_weeks_and_prints_a_login(client):
+def test_load_demo_fills_two_weeks_prints_a_login_and_its_pages_render(client):
     out = StringIO()
     call_command("load_demo", stdout=out)
     text = out.getvalue()
@@ -27,6 +27,12 @@ def test_load_demo_fills_two_weeks_and_prints_a_login(client):
     assert InboundMessage.objects.filter(in_reply_to__isnull=False).exists()
     assert Contact.objects.opted_out().exists()
     assert "demo texts over 14 days" in text
+
+    # The demo's pages render (checked on this load: a second demo load costs seconds).
+    client.force_login(get_user_model().objects.get(username="demo"))
+    pages = ["/", "/sms/outbound/", "/sms/received/", "/campaigns/", "/replies/", "/modems/"]
+    for url in [*pages, f"/sms/contacts/{Contact.objects.first().pk}/"]:
+        assert client.get(url).status_code == 200
 
     again = StringIO()
     call_command("load_demo", stdout=again)

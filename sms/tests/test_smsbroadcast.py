@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from sms.backends import BackendError, get_backend
 from sms.dispatch import dispatch
+from sms.fake_http import Reply
 from sms.models import InboundMessage, OutboundMessage, State
 from sms.testing import create_message
-from sms.tests.gateway_server import Reply
 
 pytestmark = pytest.mark.django_db
 

@@ -109,6 +109,10 @@ class Rows:
 WORKER = [sys.executable, "-m", "celery", "-A", "texting", "worker", "--pool=solo", "--loglevel=WARNING"]
 WORKER += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
 
+MIGRATE = """
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+"""
 QUEUE = """
 from sms.queueing import build_message, queue_messages
 queue_messages([build_message(f"+4479111{i:05d}", f"Hello {i}") for i in range(300)])
@@ -140,9 +144,9 @@ def test_real_workers_send_every_queued_text_exactly_once(engine, tmp_path):
     }
     workers = []
     try:
-        _run(env, "migrate", "--noinput")
-        _run(env, "shell", "-c", QUEUE)  # queueing enqueues dispatch_due through the broker
-        _run(env, "shell", "-c", ENQUEUE_MORE)  # more tasks at once: the workers race for rows
+        # One Django start-up: migrate, queue (which enqueues dispatch_due through the broker),
+        # then more tasks at once so the workers race for rows.
+        _run(env, "shell", "-c", MIGRATE + QUEUE + ENQUEUE_MORE)
         rows = Rows(database_url)
         assert rows.query("SELECT state, COUNT(*) FROM sms_outboundmessage GROUP BY state") == [("waiting", 300)]
         for n in range(2):

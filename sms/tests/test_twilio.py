@@ -12,9 +12,9 @@ from sms.backends import BackendError, get_backend
 from sms.backends.twilio import EMPTY_TWIML
 from sms.delivery import check_delivery
 from sms.dispatch import dispatch
+from sms.fake_http import Reply
 from sms.models import Contact, InboundMessage, OutboundMessage, State
 from sms.testing import create_message
-from sms.tests.gateway_server import Reply
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from sms import stats
 from sms.models import OutboundMessage, State
-from sms.testing import create_inbound, create_message
+from sms.testing import assert_staff_only, create_inbound, create_message
 
 pytestmark = pytest.mark.django_db
 
@@ -89,9 +89,7 @@ def test_empty_dashboard_says_so(staff_client):
 
 
 def test_dashboard_denies_anonymous_and_non_staff(client, plain_user):
-    assert client.get("/")["Location"].startswith("/login/")
-    client.force_login(plain_user)
-    assert client.get("/").status_code == 403
+    assert_staff_only(client, plain_user, [("get", "/")])
 
 
 def test_dashboard_shows_latest_campaigns_and_replies_waiting_to_be_sorted(staff_client):

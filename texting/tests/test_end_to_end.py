@@ -15,7 +15,6 @@ nothing twice, nothing to an opted-out number but its confirmation.
 from __future__ import annotations
 
 import itertools
-import json
 from collections import Counter
 from datetime import timedelta
 from urllib.parse import parse_qs
@@ -38,9 +37,9 @@ from replies.models import Reply, ReplyType, Source
 from replies.sorting import categorise
 from replies.testing import ensure_reply_types
 from sms.dispatch import dispatch
+from sms.fake_http import FakeHTTPServer as FakeGateway
+from sms.fake_http import Reply as GatewayReply
 from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, State
-from sms.tests.gateway_server import FakeGateway
-from sms.tests.gateway_server import Reply as GatewayReply
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +125,7 @@ def test_a_campaign_from_pull_to_notification(world, data_source, client, staff_
     run = pull_campaign()
     assert run.state == PullRun.State.SUCCEEDED, run.error
     assert (run.queued, run.rejected) == (6, 2)
-    assert data_source.gets[0]["headers"]["X-Api-Key"] == "secret-key"
+    assert data_source.gets[0].headers["X-Api-Key"] == "secret-key"
     assert OutboundMessage.objects.filter(state=State.WAITING).count() == 6
 
     # 2. Dispatch within the daily limits: the modem (priority) takes its 3, the account the rest.
@@ -208,7 +207,7 @@ def test_a_campaign_from_pull_to_notification(world, data_source, client, staff_
     run = notify_sources()
     assert run.created == 1 and run.summary.sent == 1
     (post,) = data_source.posts
-    body = json.loads(post["body"])
+    body = post.json()
     assert body["group"] == "Group A" and sorted(body["numbers"]) == sorted(n for n, _, _ in PEOPLE)
     assert {o["e164"]: o["state"] for o in body["outcomes"]} == dict.fromkeys(firsts, "sent")
     assert notify_sources().created == 0 and len(data_source.posts) == 1

@@ -17,9 +17,10 @@ from campaigns.tests.conftest import make_template
 from modems.routing import MODEM_BUSY, sim_router
 from modems.testing import create_network, create_sim
 from sms.dispatch import dispatch
+from sms.fake_http import FakeHTTPServer as FakeGateway
+from sms.fake_http import Reply
 from sms.models import OutboundMessage, State
 from sms.testing import create_message
-from sms.tests.gateway_server import FakeGateway, Reply
 from sms.tests.test_twilio import ACCOUNT, TOKEN, message_json
 
 pytestmark = pytest.mark.django_db

@@ -1,12 +1,14 @@
 """Settings: env-driven, loud on bad values, and a production path that passes check --deploy."""
 
 import os
+import runpy
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,3 +53,30 @@ def test_malformed_values_fail_loudly_at_start_up(name, value, message):
     result = run_manage("check", **{name: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TEXTING_API_KEY_IN", "cookie", "TEXTING_API_KEY_IN must be one of header, query"),
+        ("TEXTING_API_NOTIFY_FORMAT", "xml", "TEXTING_API_NOTIFY_FORMAT must be one of form, json"),
+        ("REPLIES_CONFIDENCE_THRESHOLD", "1.5", "REPLIES_CONFIDENCE_THRESHOLD must be between 0 and 1"),
+        ("REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD", "-1", "REPLIES_OPT_OUT_CONFIDENCE_THRESHOLD must be between 0 and 1"),
+        ("SMS_GATEWAY_TIMEOUT_SECONDS", "soon", "SMS_GATEWAY_TIMEOUT_SECONDS must be a number"),
+        ("MODEMS_BAUDRATE", "fast", "MODEMS_BAUDRATE must be an integer"),
+        ("SMS_TRUST_PROXY", "perhaps", "SMS_TRUST_PROXY must be a boolean"),
+    ],
+)
+def test_malformed_values_are_refused_as_the_settings_load(monkeypatch, name, value, message):
+    # The settings module itself, run afresh in this process (the manage.py runs above show
+    # that such an error stops start-up).
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        runpy.run_path(str(ROOT / "texting" / "settings.py"))
+
+
+def test_the_defaults_load_without_any_environment(monkeypatch):
+    for name in [n for n in os.environ if n.startswith(("SMS_", "REPLIES_", "CAMPAIGNS_", "TEXTING_", "MODEMS_"))]:
+        monkeypatch.delenv(name)
+    loaded = runpy.run_path(str(ROOT / "texting" / "settings.py"))
+    assert loaded["TEXTING_API_KEY_IN"] == "header" and loaded["REPLIES_CONFIDENCE_THRESHOLD"] == 0.8

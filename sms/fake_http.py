@@ -1,15 +1,19 @@
-"""A real HTTP server on 127.0.0.1 that stands in for an SMS gateway in tests.
+"""A real HTTP server on 127.0.0.1 for tests and benchmarks: the one stand-in for a remote.
 
-Backends are tested by sending real requests over a real socket: the server records every
-request (method, path, query, form or JSON body, headers) and answers with scripted replies,
-in order, falling back to a default or to a handler that computes the reply from the request.
-A reply may be delayed (to make the client time out) or be any status (500, 429...).
+It plays an SMS gateway (sms tests, ``bench/gateways.py``) and a campaign data source
+(campaigns tests, ``bench/pull_campaign.py``). Clients are tested by sending real requests
+over a real socket: the server records every request (method, path, query, form or JSON body,
+headers) and answers with scripted replies, in order, falling back to a handler that computes
+the reply from the request, or to a default. A reply may be delayed (to make the client time
+out) or be any status (500, 429...).
 
-    with FakeGateway() as gateway:
+    with FakeHTTPServer() as gateway:
         gateway.script(Reply(200, "ID: abc123"))
         ...
         (request,) = gateway.requests
         assert request.params["to"] == "447911123456"
+
+It lives in the package (not under tests/) so benchmarks and every app's tests share it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from requests.structures import CaseInsensitiveDict
 
 
 @dataclass
@@ -45,7 +51,8 @@ class RecordedRequest:
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: dict[str, str]
+    #: Case-insensitive, as HTTP header names are.
+    headers: CaseInsensitiveDict
     body: bytes
 
     @property
@@ -65,7 +72,7 @@ class RecordedRequest:
         return json.loads(self.body)
 
 
-class FakeGateway:
+class FakeHTTPServer:
     def __init__(self, *, default: Reply | None = None, handler: Callable[[RecordedRequest], Reply] | None = None):
         self.requests: list[RecordedRequest] = []
         self.replies: deque[Reply] = deque()
@@ -78,7 +85,7 @@ class FakeGateway:
 
     # --- Scripting ------------------------------------------------------------------------
 
-    def script(self, *replies: Reply) -> FakeGateway:
+    def script(self, *replies: Reply) -> FakeHTTPServer:
         """Queue replies for the next requests, in order; then the handler or the default."""
         with self._lock:
             self.replies.extend(replies)
@@ -101,11 +108,19 @@ class FakeGateway:
         return f"http://{host}:{port}"
 
     @property
+    def gets(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == "GET"]
+
+    @property
+    def posts(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == "POST"]
+
+    @property
     def address(self) -> str:
         host, port = self._server.server_address[:2]
         return f"{host}:{port}"
 
-    def start(self) -> FakeGateway:
+    def start(self) -> FakeHTTPServer:
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -123,7 +138,7 @@ class FakeGateway:
                     method=self.command,
                     path=parts.path,
                     query=parse_qs(parts.query, keep_blank_values=True),
-                    headers={key.lower(): value for key, value in self.headers.items()},
+                    headers=CaseInsensitiveDict(self.headers.items()),
                     body=body,
                 )
                 reply = gateway._reply_for(request)
@@ -160,7 +175,7 @@ class FakeGateway:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> FakeGateway:
+    def __enter__(self) -> FakeHTTPServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
