@@ -66,3 +66,10 @@ def test_non_staff_users_are_refused(client, plain_user, url):
     client.force_login(plain_user)
     assert client.get(url).status_code == 403
     assert client.post(url).status_code == 403
+
+
+def test_a_non_staff_user_can_still_log_out(client, plain_user):
+    client.force_login(plain_user)
+    response = client.post("/logout/")
+    assert response.status_code == 302 and response["Location"] == "/login/"
+    assert "_auth_user_id" not in client.session
