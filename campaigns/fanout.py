@@ -154,13 +154,21 @@ def fan_out(
     result = FanOutResult(rows=len(rows))
     rejects: list[RejectedRow] = []
 
+    seen: set[tuple[str, str, str]] = set()
+
     def reject(row, reason, detail="", number=None):
+        shown = str(row.number if number is None else number)[:50]
+        if (row.group[:200], shown, reason) in seen and reason != Reason.DUPLICATE:
+            # The same bad row twice: the second is stored as a duplicate, so the page lists
+            # as many rejected rows as the summary counts (one stored row per key).
+            reason, detail = Reason.DUPLICATE, "same as an earlier rejected row"
+        seen.add((row.group[:200], shown, reason))
         result.rejected[reason] += 1
         rejects.append(
             RejectedRow(
                 campaign=campaign,
                 group=row.group[:200],
-                number=str(row.number if number is None else number)[:50],
+                number=shown,
                 name=str(getattr(row, "name", ""))[:200],
                 reason=reason,
                 detail=detail[:300],

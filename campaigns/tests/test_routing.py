@@ -117,3 +117,11 @@ def test_campaign_still_being_pulled_does_not_complete():
     refresh_states()
     campaign.refresh_from_db()
     assert campaign.state == Campaign.State.RUNNING
+
+
+def test_the_same_bad_row_twice_is_listed_as_often_as_it_is_counted():
+    make_template()
+    campaign = Campaign.objects.create(name="Twice", state=Campaign.State.RUNNING)
+    result = fan_out(campaign=campaign, rows=[SourceRow("Group A", "12345", "A"), SourceRow("Group A", "12345", "A")])
+    assert result.rejected_total == 2
+    assert sorted(campaign.rejected_rows.values_list("reason", flat=True)) == ["duplicate", "invalid_number"]
