@@ -1,11 +1,7 @@
 """The task engine across apps: every cron job has its task in the beat schedule at the same
 time, each task does what its command does, and queueing in bursts asks for one dispatch."""
 
-import os
 import re
-import signal
-import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -29,11 +25,10 @@ from replies.testing import ensure_reply_types, label_texts
 from sms import tasks as sms_tasks
 from sms.models import InboundMessage, OutboundMessage
 from sms.queueing import build_message, queue_messages
-from sms.tests.test_tasks import WORKER, Rows, _pg_database_or_skip, _redis_or_skip, _run
+from sms.tests.celery_workers import MIGRATE, REDIS_URL, Workers, redis_or_skip
 from texting.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEXTING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 #: crontab.txt command -> the task that does its work under celery beat.
 TASK_OF_COMMAND = {
@@ -145,7 +140,7 @@ def test_train_classifier_task_trains_a_version(settings, tmp_path):
 
 @pytest.fixture
 def redis_broker(settings):
-    _redis_or_skip()
+    redis_or_skip()
     import redis
 
     queue = f"texting-test-{uuid.uuid4().hex[:8]}"
@@ -235,54 +230,16 @@ for i in range(30):
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_a_real_worker_sends_a_burst_from_one_enqueued_dispatch(engine, tmp_path):
-    _redis_or_skip()
     import redis
 
-    drop = None
-    if engine == "sqlite":
-        database_url = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
-    else:
-        database_url, drop = _pg_database_or_skip()
-    queue = f"texting-test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "texting.settings",
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": REDIS_URL,
-        "CACHE_URL": REDIS_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "SMS_DEFAULT_BACKEND": "simulated",
-        "LOG_LEVEL": "WARNING",
-    }
-    client = redis.Redis.from_url(REDIS_URL)
-    worker = None
-    try:
-        _run(env, "migrate", "--noinput")
-        _run(env, "shell", "-c", BURST)  # 30 commits of 10 texts
-        assert client.llen(queue) == 1  # one dispatch_due asked for, not 30
-        rows = Rows(database_url)
-        worker = subprocess.Popen(
-            [*WORKER, "-n=burst@%h"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            states = dict(rows.query("SELECT state, COUNT(*) FROM sms_outboundmessage GROUP BY state"))
-            if states.get("sent") == 300:
-                break
-            assert worker.poll() is None, "the worker died"
-            time.sleep(0.3)
-        assert states == {"sent": 300}
-        assert rows.query("SELECT MAX(number_of_send_attempts) FROM sms_outboundmessage") == [(1,)]
-    finally:
-        if worker is not None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
-        client.delete(queue)
-        client.delete(f"{queue}:1:{sms_tasks.KICK_LOCK}")
-        if drop:
-            drop()
+    with Workers(engine, tmp_path, CACHE_URL=REDIS_URL) as workers:
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            workers.shell(MIGRATE + BURST)  # 30 commits of 10 texts
+            assert client.llen(workers.queue) == 1  # one dispatch_due asked for, not 30
+            workers.start("burst")
+            assert workers.wait_for_states({"sent": 300}) == {"sent": 300}
+            assert workers.query("SELECT MAX(number_of_send_attempts) FROM sms_outboundmessage") == [(1,)]
+        finally:
+            client.delete(workers.queue)
+            client.delete(f"{workers.queue}:1:{sms_tasks.KICK_LOCK}")
