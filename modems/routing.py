@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from modems import health
 from modems.models import SimCard, SimDayCount
-from sms.backends import BaseBackend, get_backend
+from sms.backends import BaseBackend, get_backend, get_backend_class
 from sms.bulk import update_rows
 from sms.models import State
 from sms.routing import Deferral, Route, default_router
@@ -66,7 +66,12 @@ def tomorrow_midnight(now: datetime | None = None) -> datetime:
 def backend_for(sim: SimCard) -> BaseBackend:
     if sim.is_modem:
         return get_backend("modem", device=sim.device, sim_id=sim.pk)
-    return get_backend(sim.backend, **sim.credentials())
+    # Route options (not secret) first, the credentials from the environment on top; a
+    # backend whose webhooks are per route (the HTTP connector) learns which route it is.
+    options = {**(sim.options or {}), **sim.credentials()}
+    if getattr(get_backend_class(sim.backend), "per_route_webhooks", False):
+        options["route"] = sim.pk
+    return get_backend(sim.backend, **options)
 
 
 def sim_router(messages) -> list[Route | Deferral]:

@@ -347,7 +347,7 @@ MODEMS_UNREACHABLE_SECONDS = env_int("MODEMS_UNREACHABLE_SECONDS", 300)
 # --- SMPP routes, the generic HTTP connector, failover and route health (issue 15) --------
 
 SMS_BACKENDS["smpp"] = "sms.backends.smpp.SmppBackend"
-SMS_BACKENDS["http_connector"] = "sms.backends.connector.HttpConnectorBackend"
+SMS_BACKENDS["http_connector"] = "modems.connector.HttpConnectorBackend"
 # Secret for the HTTP connector's delivery-report webhook (/sms/status/http_connector/).
 SMS_CONNECTOR_WEBHOOK_SECRET = env("SMS_CONNECTOR_WEBHOOK_SECRET", "")
 # An SMPP worker confirms its bind every SMPP_ENQUIRE_LINK_SECONDS; a route whose bind was

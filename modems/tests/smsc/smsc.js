@@ -4,7 +4,7 @@
 //
 // Listens on 127.0.0.1, port 0, and prints `LISTENING <port>` once ready. Then one JSON line
 // per event on stdout: bind, submit (every submit_sm it took, with the id it gave), drop,
-// deliver (a deliver_sm it sent). Commands arrive as JSON lines on stdin:
+// resp (a submit_sm_resp it sent), deliver (a deliver_sm it sent). Commands arrive as JSON lines on stdin:
 //   {"cmd": "deliver", "source_addr": ..., "destination_addr": ..., "esm_class": 0|4,
 //    "data_coding": 0|8, "hex": "<short_message bytes>", "tlvs": {"receipted_message_id": ..}}
 //   {"cmd": "receipt", "id": "<message id>", "stat": "DELIVRD"}   a receipt for a part
@@ -101,14 +101,17 @@ const server = smpp.createServer({ debug: false }, (session) => {
     });
     if (dropping) {
       options.drop_after = 0; // once: the next connection is served normally
+      session.dropped = true;
       log({ event: "drop" });
       session.destroy();
       return;
     }
     if (!answered) return;
     const respond = () => {
+      if (session.dropped) return; // a delayed answer to a connection dropped since
       if (options.receipts && options.receipt_first) receipt(session, id, "DELIVRD", pdu.destination_addr);
       session.send(pdu.response({ message_id: id }));
+      log({ event: "resp", id, destination_addr: pdu.destination_addr });
       if (options.receipts && !options.receipt_first) receipt(session, id, "DELIVRD", pdu.destination_addr);
     };
     if (options.delay_ms) setTimeout(respond, options.delay_ms);
