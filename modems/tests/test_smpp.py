@@ -206,7 +206,7 @@ def test_deliver_sm_texts_are_stored_and_long_ones_reassembled(start_smsc):
     sim = smpp_route(server)
     running = Running(sim)
     wait_until(bound(sim))
-    server.command(cmd="deliver", source_addr="447911123009", destination_addr="447700900100", hex="STOP".encode().hex())
+    server.command(cmd="deliver", source_addr="447911123009", destination_addr="447700900100", hex=b"STOP".hex())
     text = "Да, спасибо! " * 12
     body = text.encode("utf-16-be")
     halves = [body[:134], body[134:]]
