@@ -65,7 +65,7 @@ def tomorrow_midnight(now: datetime | None = None) -> datetime:
 
 def backend_for(sim: SimCard) -> BaseBackend:
     if sim.is_modem:
-        return get_backend("modem", device=sim.device, sim_id=sim.pk)
+        return get_backend("modem", device=sim.device, sim_id=sim.pk, pin=sim.pin())
     # Route options (not secret) first, the credentials from the environment on top; a
     # backend whose webhooks are per route (the HTTP connector) learns which route it is.
     options = {**(sim.options or {}), **sim.credentials()}
@@ -104,7 +104,7 @@ def sim_router(messages) -> list[Route | Deferral]:
             else:
                 unhealthy.append(sim)
             continue
-        if sim.is_modem and sim.status_error and sim.status_checked_at and sim.status_checked_at > cooldown_start:
+        if sim.is_modem and _failed_lately(sim, cooldown_start):
             resting.append(sim)  # its modem did not answer a moment ago: let the others carry the texts
             continue
         usable.append(sim)
@@ -280,3 +280,10 @@ def _record_health(sim_id: int, sent, failed) -> None:
     transient = [m for m in failed if m.state in (State.ERROR_RETRY, State.UNKNOWN)]
     if transient:
         health.record_failure(sim_id, transient[0].error or "send failed")
+
+
+def _failed_lately(sim: SimCard, since) -> bool:
+    """The modem did not answer a check (modem_status, a send, read_in) since ``since``."""
+    status_failed = sim.status_error and sim.status_checked_at and sim.status_checked_at > since
+    read_failed = sim.read_error and sim.last_read_at and sim.last_read_at > since
+    return bool(status_failed or read_failed)
