@@ -52,8 +52,11 @@ class SimCardForm(forms.ModelForm):
             "backend",
             "daily_limit",
             "priority",
+            "prefixes",
+            "options",
             "active",
         ]
+        widgets = {"options": forms.Textarea(attrs={"rows": 4, "placeholder": '{"preset": "kannel", "url": "..."}'})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,6 +78,13 @@ class SimCardForm(forms.ModelForm):
             return normalise(number)
         except InvalidNumber as exc:
             raise forms.ValidationError(str(exc)) from None
+
+    def clean_prefixes(self):
+        prefixes = [p.strip() for p in self.cleaned_data["prefixes"].split(",") if p.strip()]
+        for prefix in prefixes:
+            if not (prefix.startswith("+") and prefix[1:].isdigit()):
+                raise forms.ValidationError(f"{prefix!r}: write E.164 prefixes such as +44 or +4477")
+        return ", ".join(prefixes)
 
     def clean_credentials(self):
         mapping = {}
@@ -100,6 +110,11 @@ class SimCardForm(forms.ModelForm):
         elif data.get("kind") == "gateway":
             if not data.get("backend"):
                 self.add_error("backend", "Choose the gateway this account belongs to.")
+            elif data.get("backend") == "http_connector":
+                from modems.connector import validate
+
+                for problem in validate(data.get("options") or {}):
+                    self.add_error("options", problem)
             data["device"], data["pin_env"] = "", ""
         return data
 
