@@ -151,6 +151,9 @@ class RouteWorker:
         # The reader thread and this one take turns with the database: SQLite (the default,
         # and the test database) allows one writer, and the work per PDU is small.
         self.db = threading.RLock()
+        self.failing = False  # a temporary refusal since the last success (health to clear)
+        self._ids: list = []  # (message, part, SMSC id) answered, not stored yet
+        self._complete: list[Flight] = []  # every part answered, the text not recorded yet
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -210,7 +213,9 @@ class RouteWorker:
     def _serve(self, session: Session, deadline) -> None:
         queue: deque[tuple[Flight, codec.Part]] = deque()
         last_link = time.monotonic()
+        idle_until = 0.0
         while True:
+            self.flush()
             session.check()
             now = time.monotonic()
             if self.stop.is_set() or (deadline is not None and now >= deadline):
@@ -220,16 +225,22 @@ class RouteWorker:
                 with self.db:
                     health.link_up(self.sim.pk)  # bind confirmed: the route page shows it alive
                 last_link = now
-            if not queue and session.in_flight() < session.window:
+            claimed = []
+            if len(queue) < session.window and now >= idle_until:
+                # Claim ahead (up to two windows): the next submit_sm is ready the moment an
+                # answer frees a slot. Claimed and not yet submitted is safe: on a drop they
+                # simply wait again.
                 with self.db:
-                    claimed = claim_for_route(self.sim, size=session.window - session.in_flight())
+                    claimed = claim_for_route(self.sim, size=2 * session.window - len(queue))
                 for message in claimed:
                     flight = Flight(message=message, parts=codec.split(message.content, reference=message.pk))
                     with self.lock:
                         self.flights[message.pk] = flight
                     queue.extend((flight, part) for part in flight.parts)
+                # Nothing handed over: look again in a moment, not at every answer.
+                idle_until = now + 0.05 if not claimed else 0.0
             if not queue:
-                time.sleep(0.05)
+                time.sleep(0.01)
                 continue
             flight, part = queue.popleft()
             if flight.done:
@@ -244,6 +255,7 @@ class RouteWorker:
             queue.extendleft(reversed(retry))
         # Stopping: let the answers to what is in flight arrive before unbinding.
         session.wait_idle(settings.SMPP_RESPONSE_TIMEOUT)
+        self.flush()
         session.check()
 
     def _submit_params(self, message: OutboundMessage, part: codec.Part) -> dict:
@@ -269,6 +281,7 @@ class RouteWorker:
             self._answer(key, status, message_id)
 
     def _answer(self, key, status: int, message_id: str) -> None:
+        """Note the answer; the database work waits for the next ``flush`` (a batch of them)."""
         flight, part = key
         with self.lock:
             flight.outstanding.discard(part.seq)
@@ -276,37 +289,78 @@ class RouteWorker:
                 self._retry.append((flight, part))
                 return
             flight.answers[part.seq] = (status, message_id)
-            complete = len(flight.answers) == len(flight.parts)
-        if status == c.SMPP_ESME_ROK:
-            store_part_id(self.sim, flight.message, part, message_id)
-        if complete:
-            self._finish(flight)
+            if status == c.SMPP_ESME_ROK:
+                self._ids.append((flight.message, part, message_id))
+            if len(flight.answers) == len(flight.parts):
+                flight.done = True
+                self.flights.pop(flight.message.pk, None)
+                self._complete.append(flight)
+
+    def flush(self) -> None:
+        """Store the ids answered since the last flush (and apply receipts that came first),
+        then record the texts whose every part is answered. Runs before any deliver_sm is
+        matched, so a receipt always finds an id its SMSC has given us."""
+        with self.lock:
+            ids, self._ids = self._ids, []
+            complete, self._complete = self._complete, []
+        if not ids and not complete:
+            return
+        with self.db:
+            if ids:
+                store_part_ids(self.sim, ids)
+            sent = []
+            for flight in complete:
+                if all(status == c.SMPP_ESME_ROK for status, _ in flight.answers.values()):
+                    sent.append(flight)
+                else:
+                    self._finish(flight)
+            if sent:
+                self._finish_sent(sent)
+
+    def _finish_sent(self, flights: list[Flight]) -> None:
+        from sms.bulk import insert_rows, update_rows
+        from sms.models import StatusChange
+
+        now = _now()
+        messages = []
+        for flight in flights:
+            message = flight.message
+            message.extra_sender_data = {k: v for k, v in message.extra_sender_data.items() if k != health.HANDOVER}
+            message.external_id = flight.answers[flight.parts[0].seq][1][:100]
+            message.sent_at = message.sent_at or now
+            message.state, message.changed_at, message.error, message.claim_token = State.SENT, now, "", None
+            messages.append(message)
+        fields = ["state", "changed_at", "error", "claim_token", "external_id", "sent_at", "extra_sender_data"]
+        with transaction.atomic():
+            update_rows(messages, fields)
+            insert_rows(
+                [
+                    StatusChange(message=m, state=State.SENT, at=now, note=f"SMPP: {len(f.parts)} part(s) accepted")
+                    for m, f in zip(messages, flights, strict=True)
+                ]
+            )
+        for message in messages:
+            signals.status_changed.send(
+                sender=OutboundMessage, message=message, previous=State.SENDING, state=State.SENT
+            )
+            signals.message_sent.send(sender=OutboundMessage, message=message)
+        self.summary.sent += len(messages)
+        if self.failing:
+            health.record_success(self.sim.pk)
+            self.failing = False
+        # Receipts that overtook their submit_sm_resp are on the parts by now.
+        early = set(SmppPart.objects.filter(message__in=messages).exclude(stat="").values_list("message_id", flat=True))
+        for message in messages:
+            if message.pk in early:
+                apply_delivery(message)
 
     def _finish(self, flight: Flight) -> None:
+        """A text with a part refused."""
         message = flight.message
-        with self.lock:
-            flight.done = True
-            self.flights.pop(message.pk, None)
         answers = [flight.answers[p.seq] for p in flight.parts]
         accepted = [mid for status, mid in answers if status == c.SMPP_ESME_ROK]
         refused = [status for status, _ in answers if status != c.SMPP_ESME_ROK]
         extra = {k: v for k, v in message.extra_sender_data.items() if k != health.HANDOVER}
-        if not refused:
-            message.extra_sender_data = extra
-            message.set_state(
-                State.SENT,
-                note=f"SMPP: {len(accepted)} part(s) accepted",
-                external_id=accepted[0][:100],
-                sent_at=message.sent_at or _now(),
-                error="",
-                claim_token=None,
-                save_fields=("extra_sender_data",),
-            )
-            signals.message_sent.send(sender=OutboundMessage, message=message)
-            self.summary.sent += 1
-            health.record_success(self.sim.pk)
-            apply_delivery(message)
-            return
         text = ", ".join(f"0x{s:08X} {c.DESCRIPTIONS.get(s, 'unknown')}" for s in sorted(set(refused)))
         if accepted:
             note = f"SMPP: {len(accepted)} of {len(answers)} parts accepted, the rest refused ({text}); not re-sent"
@@ -326,6 +380,7 @@ class RouteWorker:
                 save_fields=("extra_sender_data",),
             )
             self.summary.retry += 1
+            self.failing = True
             health.record_failure(self.sim.pk, f"SMPP: {text}")
         else:
             message.set_state(State.ERROR, note=f"SMPP: {text}", error=f"SMPP: {text}", claim_token=None)
@@ -337,6 +392,7 @@ class RouteWorker:
 
     def _resolve(self, session: Session, reason: str) -> None:
         """After the connection is gone (the reader has stopped): what was in flight?"""
+        self.flush()
         session.take_outstanding()
         with self.lock:
             flights = list(self.flights.values())
@@ -361,6 +417,7 @@ class RouteWorker:
                 self.summary.requeued += 1
 
     def _on_deliver(self, pdu) -> None:
+        self.flush()  # every id answered so far is stored before a receipt is matched
         with self.db:
             self._deliver(pdu)
 
@@ -393,17 +450,21 @@ def _text(value) -> str:
 # --- ids and receipts ------------------------------------------------------------------------
 
 
-def store_part_id(sim: SimCard, message: OutboundMessage, part: codec.Part, message_id: str) -> None:
-    """Store a part's SMSC id, then apply any receipt for it that arrived first."""
+def store_part_ids(sim: SimCard, answered: list) -> None:
+    """Store parts' SMSC ids ((message, part, id) each), then apply receipts that came first."""
     with transaction.atomic():
-        SmppPart.objects.create(message=message, sim=sim, seq=part.seq, total=part.total, smsc_id=message_id)
-        early = list(SmppEarlyReceipt.objects.filter(sim=sim, smsc_id__in=codec.id_variants(message_id)))
+        SmppPart.objects.bulk_create(
+            [
+                SmppPart(message=message, sim=sim, seq=part.seq, total=part.total, smsc_id=smsc_id)
+                for message, part, smsc_id in answered
+            ]
+        )
+        variants = {v: (message, part) for message, part, smsc_id in answered for v in codec.id_variants(smsc_id)}
+        early = list(SmppEarlyReceipt.objects.filter(sim=sim, smsc_id__in=list(variants)))
         for receipt in early:
+            message, part = variants[receipt.smsc_id]
             SmppPart.objects.filter(message=message, seq=part.seq).update(stat=receipt.stat)
         SmppEarlyReceipt.objects.filter(pk__in=[r.pk for r in early]).delete()
-    if early:
-        message.refresh_from_db(fields=["state"])
-        apply_delivery(message)
 
 
 def apply_receipt(sim: SimCard, receipt: codec.Receipt) -> None:
