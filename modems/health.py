@@ -9,7 +9,7 @@ the next healthy route. A permanent error (a bad number) says nothing about the 
 
 An unhealthy route is probed every ``ROUTES_PROBE_SECONDS``: the router lets one text through
 it (claimed with a conditional UPDATE, so one dispatcher probes); a success restores it. An
-SMPP route is restored as soon as its worker binds again.
+SMPP route down for its bind is restored as soon as its worker binds again.
 """
 
 from __future__ import annotations
@@ -72,22 +72,32 @@ def _restore(sim_id: int, now, *, reason: str) -> bool:
     return True
 
 
+LINK_DOWN = "SMPP bind down"
+WORKER_GONE = "SMPP worker not bound"
+
+
 def link_up(sim_id: int) -> None:
-    """An SMPP worker bound (or confirmed its bind)."""
+    """An SMPP worker bound (or confirmed its bind). Restores a route that was down for its
+    bind only: one unhealthy for refused submits waits for a probe text to go through."""
     now = timezone.now()
-    SimCard.objects.filter(pk=sim_id).update(link_seen_at=now, failing_since=None)
-    _restore(sim_id, now, reason="SMPP bind up")
+    SimCard.objects.filter(pk=sim_id).update(link_seen_at=now)
+    SimCard.objects.filter(pk=sim_id, failing_since__isnull=False, healthy=True).update(failing_since=None)
+    down_for_link = SimCard.objects.filter(pk=sim_id, healthy=False).filter(
+        Q(health_reason__startswith=LINK_DOWN) | Q(health_reason__startswith=WORKER_GONE)
+    )
+    if down_for_link.exists():
+        _restore(sim_id, now, reason="SMPP bind up")
 
 
 def link_down(sim_id: int, reason: str) -> bool:
     SimCard.objects.filter(pk=sim_id).update(link_seen_at=None)
-    return record_failure(sim_id, f"SMPP bind down: {reason}")
+    return record_failure(sim_id, f"{LINK_DOWN}: {reason}")
 
 
 def claim_probe(sim: SimCard, now=None) -> bool:
     """Take the right to send one probe text through an unhealthy route (one dispatcher wins)."""
     now = now or timezone.now()
-    if sim.healthy or sim.hands_over or (sim.next_probe_at and sim.next_probe_at > now):
+    if sim.healthy or (sim.next_probe_at and sim.next_probe_at > now):
         return False
     return bool(
         SimCard.objects.filter(pk=sim.pk, healthy=False)
@@ -148,7 +158,7 @@ def check_routes(now=None) -> dict[str, int]:
             continue
         counts["checked"] += 1
         down = sim.link_seen_at is None or sim.link_seen_at < stale
-        if down and record_failure(sim.pk, "SMPP worker not bound (no enquire_link confirmed)"):
+        if down and record_failure(sim.pk, f"{WORKER_GONE} (no enquire_link confirmed)"):
             counts["down"] += 1
     return counts
 

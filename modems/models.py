@@ -295,9 +295,14 @@ class SimCard(models.Model):
         """Texts for this route are sent by its own worker process (SMPP), not the dispatcher."""
         if not self.backend:
             return False
+        from django.core.exceptions import ImproperlyConfigured
+
         from sms.backends import get_backend_class
 
-        return getattr(get_backend_class(self.backend), "hands_over", False)
+        try:
+            return getattr(get_backend_class(self.backend), "hands_over", False)
+        except ImproperlyConfigured:  # a backend removed from the settings since
+            return False
 
     def link_is_up(self, now=None) -> bool:
         if not self.link_seen_at:
