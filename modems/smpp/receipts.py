@@ -69,7 +69,7 @@ def store_deliver_sm(sim: SimCard, pdu) -> None:
     from sms.backends import InboundData
     from sms.receiving import store_inbound
 
-    inbound = codec.readtext_of(
+    inbound = codec.read_text(
         text_of(pdu.source_addr),
         text_of(pdu.destination_addr),
         pdu.short_message or b"",
