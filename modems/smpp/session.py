@@ -28,6 +28,10 @@ class LinkDown(Exception):
     """The connection is gone or unusable."""
 
 
+class NotSent(LinkDown):
+    """The connection failed before this submit_sm reached the socket: it certainly did not go."""
+
+
 @dataclass
 class Outstanding:
     """A submit_sm sent and not answered yet."""
@@ -152,7 +156,10 @@ class Session:
             while len(self.outstanding) >= self.window and not self.error:
                 self.lock.wait(0.5)
                 self._check_timeout_locked()
-        self.check()
+        try:
+            self.check()
+        except LinkDown as exc:
+            raise NotSent(str(exc)) from exc
         pause = self.throttled_until - time.monotonic()
         if pause > 0:
             time.sleep(pause)

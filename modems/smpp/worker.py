@@ -28,7 +28,7 @@ from modems import health
 from modems.models import SimCard, SmppPart
 from modems.smpp import codec
 from modems.smpp.receipts import BACKEND, apply_delivery, apply_receipt, store_deliver_sm, store_part_ids, text_of
-from modems.smpp.session import THROTTLING_STATUSES, LinkDown, Session
+from modems.smpp.session import THROTTLING_STATUSES, LinkDown, NotSent, Session
 from sms import signals
 from sms.dispatch import retry_delay
 from sms.models import OutboundMessage, State
@@ -249,7 +249,12 @@ class RouteWorker:
             _acquire_rate(self.sim, 1)
             with self.lock:
                 flight.outstanding.add(part.seq)
-            session.submit((flight, part), **self._submit_params(flight.message, part))
+            try:
+                session.submit((flight, part), **self._submit_params(flight.message, part))
+            except NotSent:
+                with self.lock:
+                    flight.outstanding.discard(part.seq)
+                raise
             # Parts the SMSC throttled come back here to be sent again (they were not taken).
             with self.lock:
                 retry, self._retry = self._retry, []
