@@ -39,5 +39,6 @@ def smpp_worker(self, sim_id: int, seconds: float = 300.0) -> str:
     if sim is None:
         return f"route {sim_id}: not an active SMPP route; stopped"
     summary = RouteWorker(sim).run(max_seconds=seconds)
-    self.apply_async(args=(sim_id,), kwargs={"seconds": seconds})
+    if not self.app.conf.task_always_eager:  # without a broker there is nobody to hand it to
+        self.apply_async(args=(sim_id,), kwargs={"seconds": seconds})
     return f"route {sim}: {summary}"

@@ -258,3 +258,13 @@ def test_smpp_worker_command_binds_and_reports(start_smsc, capsys):
     out = capsys.readouterr().out
     assert "bound to 127.0.0.1" in out and "1 binds: 0 sent" in out
     assert server.of("bind")[0]["system_id"] == "texting"
+
+
+def test_the_task_engine_form_serves_the_route_for_its_time(start_smsc):
+    from modems.tasks import smpp_worker
+
+    server = start_smsc()
+    sim = smpp_route(server)
+    result = smpp_worker.apply(args=(sim.pk,), kwargs={"seconds": 1}).get()
+    assert result.startswith("route SMSC one: 1 binds") and server.of("bind")[0]["ok"]
+    assert "not an active SMPP route" in smpp_worker.apply(args=(sim.pk + 100,)).get()
