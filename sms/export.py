@@ -14,6 +14,7 @@ a leading ``'``; a number in E.164 (``+447911123456``) is left as it is: it cann
 from __future__ import annotations
 
 import csv
+import io
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -71,8 +72,9 @@ class Export:
         yield [column.header for column in self.columns]
         paths = [column.path for column in self.columns]
         displays = [column.display for column in self.columns]
+        tz = timezone.get_current_timezone()  # once: asking per cell costs more than the rest
         for row in queryset.values_list(*paths).iterator(chunk_size=2000):
-            yield [cell(display(value) if display else value) for value, display in zip(row, displays, strict=True)]
+            yield [cell(display(value) if display else value, tz) for value, display in zip(row, displays, strict=True)]
 
 
 class ExportError(ValueError):
@@ -94,34 +96,41 @@ def get(slug: str) -> Export:
         raise Http404(f"No export named {slug!r}") from None
 
 
-def cell(value: Any) -> Any:
+def cell(value: Any, tz=None) -> Any:
     """A value as a file cell: local times, blanks for None, formulas neutralised."""
+    if isinstance(value, str):
+        if value.startswith(_FORMULA_START) and not _E164.match(value):
+            return "'" + value
+        return value
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if timezone.is_aware(value) else str(value)
-    if isinstance(value, date):
-        return value.isoformat()
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
         return value
-    text = str(value)
-    if text.startswith(_FORMULA_START) and not _E164.match(text):
-        return "'" + text
-    return text
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(tz or timezone.get_current_timezone()).replace(tzinfo=None)
+        return value.isoformat(" ", "seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return cell(str(value))
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(rows: Iterable[list]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+def csv_lines(rows: Iterable[list], *, rows_per_chunk: int = 500) -> Iterator[str]:
+    """The CSV text in chunks of a few hundred rows (one chunk per row costs more in the
+    response machinery than the writing itself); the header comes alone, at once."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     yield "\ufeff"  # a BOM: Excel then reads the file as UTF-8 (names with accents, emoji)
-    for row in rows:
-        yield writer.writerow(row)
+    for number, row in enumerate(rows):
+        writer.writerow(row)
+        if number % rows_per_chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
 
 
 def filename(export: Export, extension: str) -> str:

@@ -49,10 +49,16 @@ class Command(BaseCommand):
             if not output or output == "-":
                 if fmt == "xlsx":
                     raise CommandError("XLSX needs a file: give -o FILE.xlsx")
-                rows = -2  # the BOM and the header are lines too
-                for line in exports.csv_lines(export.values(query, **kwargs)):
-                    sys.stdout.write(line)
-                    rows += 1
+                rows = -1  # the header is a row too
+
+                def counted():
+                    nonlocal rows
+                    for row in export.values(query, **kwargs):
+                        rows += 1
+                        yield row
+
+                for chunk in exports.csv_lines(counted()):
+                    sys.stdout.write(chunk)
                 self.stderr.write(f"Done: {max(rows, 0):,} rows of {export.title.lower()}")
                 return
             rows = exports.write_file(export, output, query, fmt=fmt, progress=progress, **kwargs)
