@@ -105,7 +105,7 @@ class SimCardForm(forms.ModelForm):
         if data.get("kind") == "modem":
             if not data.get("device"):
                 self.add_error("device", "Give the modem's serial device, e.g. /dev/ttyUSB2.")
-            data["backend"], data["credentials"] = "", {}
+            data["backend"], data["credentials"], data["options"] = "", {}, {}
             data["pin_env"] = (data.get("pin_env") or "").strip()
         elif data.get("kind") == "gateway":
             if not data.get("backend"):
