@@ -14,6 +14,12 @@ from sms.models import OutboundMessage
 BACKEND = "smpp"
 
 
+def body_of(pdu) -> bytes:
+    """short_message, or the message_payload TLV some SMSCs use for long texts instead."""
+    body = pdu.short_message or getattr(pdu, "message_payload", None) or b""
+    return body.encode("latin-1") if isinstance(body, str) else body
+
+
 def text_of(value) -> str:
     if isinstance(value, bytes):
         return value.decode("latin-1").strip("\x00")
@@ -72,7 +78,7 @@ def store_deliver_sm(sim: SimCard, pdu) -> None:
     inbound = codec.read_text(
         text_of(pdu.source_addr),
         text_of(pdu.destination_addr),
-        pdu.short_message or b"",
+        body_of(pdu),
         esm_class=int(pdu.esm_class or 0),
         data_coding=int(pdu.data_coding or 0),
     )

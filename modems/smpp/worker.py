@@ -27,7 +27,15 @@ from django.db import close_old_connections, transaction
 from modems import health
 from modems.models import SimCard, SmppPart
 from modems.smpp import codec
-from modems.smpp.receipts import BACKEND, apply_delivery, apply_receipt, store_deliver_sm, store_part_ids, text_of
+from modems.smpp.receipts import (
+    BACKEND,
+    apply_delivery,
+    apply_receipt,
+    body_of,
+    store_deliver_sm,
+    store_part_ids,
+    text_of,
+)
 from modems.smpp.session import THROTTLING_STATUSES, LinkDown, NotSent, Session
 from sms import signals
 from sms.dispatch import retry_delay
@@ -430,7 +438,7 @@ class RouteWorker:
     def _deliver(self, pdu) -> None:
         if codec.is_receipt(int(pdu.esm_class or 0)):
             receipt = codec.read_receipt(
-                pdu.short_message or b"",
+                body_of(pdu),
                 receipted_message_id=text_of(getattr(pdu, "receipted_message_id", "")),
                 message_state=getattr(pdu, "message_state", None),
             )

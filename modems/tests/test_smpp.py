@@ -220,8 +220,13 @@ def test_deliver_sm_texts_are_stored_and_long_ones_reassembled(start_smsc):
             data_coding=8,
             hex=(udh + half).hex(),
         )
-    wait_until(lambda: InboundMessage.objects.filter(backend="smpp").count() == 2)
+    long_text = "A reply that came in one message payload TLV, not as parts. " * 6
+    server.command(
+        cmd="deliver", source_addr="447911123011", destination_addr="447700900100", payload_hex=long_text.encode().hex()
+    )
+    wait_until(lambda: InboundMessage.objects.filter(backend="smpp").count() == 3)
     running.stop()
+    assert InboundMessage.objects.get(sender="+447911123011").content == long_text
     stop = InboundMessage.objects.get(sender="+447911123009")
     assert stop.content == "STOP" and stop.sim_id == sim.pk
     assert InboundMessage.objects.get(sender="+447911123010").content == text

@@ -6,7 +6,8 @@
 // per event on stdout: bind, submit (every submit_sm it took, with the id it gave), drop,
 // resp (a submit_sm_resp it sent), deliver (a deliver_sm it sent). Commands arrive as JSON lines on stdin:
 //   {"cmd": "deliver", "source_addr": ..., "destination_addr": ..., "esm_class": 0|4,
-//    "data_coding": 0|8, "hex": "<short_message bytes>", "tlvs": {"receipted_message_id": ..}}
+//    "data_coding": 0|8, "hex": "<short_message bytes>", "tlvs": {"receipted_message_id": ..},
+//    "payload_hex": "<message_payload bytes>"}
 //   {"cmd": "receipt", "id": "<message id>", "stat": "DELIVRD"}   a receipt for a part
 //   {"cmd": "set", ...options}                                     change behaviour
 // Options:
@@ -135,9 +136,10 @@ readline.createInterface({ input: process.stdin }).on("line", (line) => {
         destination_addr: command.destination_addr || "",
         esm_class: command.esm_class || 0,
         data_coding: command.data_coding || 0,
-        short_message: Buffer.from(command.hex, "hex"),
+        short_message: Buffer.from(command.hex || "", "hex"),
       };
       Object.assign(pdu, command.tlvs || {});
+      if (command.payload_hex) pdu.message_payload = Buffer.from(command.payload_hex, "hex");
       session.deliver_sm(pdu);
       log({ event: "deliver", kind: command.esm_class & 4 ? "receipt" : "text" });
     }
