@@ -73,7 +73,9 @@ class Session:
     # --- connection ------------------------------------------------------------------------
 
     def open(self) -> None:
-        client = smpplib.client.Client(self.host, self.port, timeout=5, allow_unknown_opt_params=True)
+        client = smpplib.client.Client(
+            self.host, self.port, timeout=5, allow_unknown_opt_params=True, logger_name="modems.smpp.wire"
+        )
         try:
             client.connect()
             client.bind_transceiver(
