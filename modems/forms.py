@@ -1,3 +1,5 @@
+import re
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -5,6 +7,8 @@ from django.conf import settings
 
 from modems.models import ENV_NAME_RE, OPTION_RE, Network, SimCard
 from sms.phone import InvalidNumber, normalise
+
+SECRET_OPTION_RE = re.compile(r"pass|secret|token|api_?key", re.IGNORECASE)
 
 
 class NetworkForm(forms.ModelForm):
@@ -85,6 +89,18 @@ class SimCardForm(forms.ModelForm):
             if not (prefix.startswith("+") and prefix[1:].isdigit()):
                 raise forms.ValidationError(f"{prefix!r}: write E.164 prefixes such as +44 or +4477")
         return ", ".join(prefixes)
+
+    def clean_options(self):
+        options = self.cleaned_data.get("options") or {}
+        if not isinstance(options, dict):
+            raise forms.ValidationError('Route options are a JSON object, e.g. {"host": "smsc.example.com"}')
+        secret = [k for k in options if SECRET_OPTION_RE.search(str(k))]
+        if secret:
+            raise forms.ValidationError(
+                f"{', '.join(secret)}: secrets go in the credential variables (read from the environment), "
+                "never in the route options"
+            )
+        return options
 
     def clean_credentials(self):
         mapping = {}

@@ -188,6 +188,12 @@ def test_sim_form_takes_prefixes_and_checks_connector_options(staff_client):
     data["prefixes"] = "44"
     assert "E.164 prefixes" in staff_client.post(reverse("modems:sim_create"), data).content.decode()
     data["prefixes"] = "+44,+4477"
+    data["options"] = '{"preset": "kannel", "url": "http://127.0.0.1:13013/", "password": "hunter2"}'
+    assert (
+        "secrets go in the credential variables"
+        in staff_client.post(reverse("modems:sim_create"), data).content.decode()
+    )
+    data["options"] = '{"preset": "kannel", "url": "http://127.0.0.1:13013/cgi-bin/sendsms"}'
     assert staff_client.post(reverse("modems:sim_create"), data).status_code == 302
     sim = SimCard.objects.get(name="Kannel")
     assert sim.prefixes == "+44, +4477" and sim.options["preset"] == "kannel"
