@@ -74,7 +74,7 @@ class Session:
 
     def open(self) -> None:
         client = smpplib.client.Client(
-            self.host, self.port, timeout=5, allow_unknown_opt_params=True, logger_name="modems.smpp.wire"
+            self.host, self.port, timeout=5, allow_unknown_opt_params=True, logger_name="smpplib.client"
         )
         try:
             client.connect()
