@@ -1,6 +1,6 @@
 """SMPP throughput with a window of 10 against a window of 1, and the failover time.
 
-    python bench/smpp.py [--texts 400] [--delay-ms 5] [--database-url postgres://...]
+    python bench/smpp.py [--texts 400] [--delay-ms 5] [--rounds 2] [--database-url postgres://...]
 
 Needs node and the test SMSC's modules (``make smsc``). Starts the test SMSC (npm's ``smpp``
 package) on 127.0.0.1, answering each submit_sm after ``--delay-ms`` (a LAN SMSC's turnaround),
@@ -28,6 +28,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--texts", type=int, default=400)
 parser.add_argument("--delay-ms", type=int, default=5)
 parser.add_argument("--database-url", default="")
+parser.add_argument("--rounds", type=int, default=2, help="alternating runs per window; the best counts")
 args = parser.parse_args()
 
 db = Path(tempfile.mkdtemp()) / "bench.sqlite3"
@@ -94,7 +95,7 @@ def stop(worker, thread) -> None:
 
 def throughput(window: int) -> float:
     with smsc_module.SMSC(delay_ms=args.delay_ms) as server:
-        sim = route(f"window {window}", server, window=window, priority=100 + window)
+        sim = route(f"window {window} #{next(counter)}", server, window=window, priority=100 + window)
         SimCard.objects.filter(pk=sim.pk).update(link_seen_at=django.utils.timezone.now())
         pks = queue(args.texts)
         dispatch()  # hand them over to the route (priority: this route is first)
@@ -155,9 +156,13 @@ def failover() -> dict:
     }
 
 
-one = throughput(1)
-ten = throughput(10)
-print(f"SMSC answering each submit_sm after {args.delay_ms} ms; {args.texts} texts per run")
+# Alternating runs, best of each: the machine's other load shifts between runs.
+runs = {1: [], 10: []}
+for _ in range(args.rounds):
+    for window in (1, 10):
+        runs[window].append(throughput(window))
+one, ten = max(runs[1]), max(runs[10])
+print(f"SMSC answering each submit_sm after {args.delay_ms} ms; {args.texts} texts per run, best of {args.rounds}")
 print(f"window 1 (baseline): {one:7.0f} texts/s")
 print(f"window 10:           {ten:7.0f} texts/s")
 print(f"ratio window 10 / window 1: {ten / one:.1f}x")
