@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from campaigns.greeting import Greeter
 from campaigns.models import Template, template_placeholders
+from links.hook import link_hook
 from sms.encoding import segment_info, to_gsm7
 
 SAMPLE_NAME = "Monica"
@@ -48,7 +49,10 @@ def preview(*, template: Template, body: str | None = None, now: datetime | None
     greeter = Greeter()
     phrases = sorted({r.phrase for r in greeter.rules} or {"Hello"}, key=len)
     sample = {field: f"<{field}>" for field in probe.allowed_placeholders()}
-    sample.update(name=SAMPLE_NAME, greeting=greeter(at=now, zone=settings.TIME_ZONE, country=None))
+    # {link} is counted at its real length: the same public URL and token length as sent.
+    sample.update(
+        name=SAMPLE_NAME, greeting=greeter(at=now, zone=settings.TIME_ZONE, country=None), link=link_hook.sample_url()
+    )
     text = probe.render_marketing(sample, body=body)
     result = {"ok": True, "text": text, **_info(text), "warnings": [], "footer": probe.footer}
     used = template_placeholders(body)

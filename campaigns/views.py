@@ -13,6 +13,7 @@ from campaigns.models import Campaign, PullRun, Template
 from campaigns.preview import preview
 from campaigns.pull import start_pull
 from campaigns.sources import SourceError, parse_pasted, parse_upload
+from sms.models import OutboundMessage
 
 
 def index(request):
@@ -118,7 +119,8 @@ def template_edit(request, pk=None):
         form.save()
         messages.success(request, f"Template {template.name} saved.")
         return redirect("campaigns:template_list")
-    return render(request, "campaigns/template_form.html", {"form": form, "template": template})
+    texts = OutboundMessage.objects.filter(template=template) if template.pk else None  # for its link clicks
+    return render(request, "campaigns/template_form.html", {"form": form, "template": template, "texts": texts})
 
 
 @require_POST
