@@ -128,7 +128,8 @@ def template_preview(request):
     """Preview JSON for the editor: the form's current fields, rendered and counted exactly."""
     form = TemplateForm(request.POST)
     form.is_valid()  # fills cleaned_data as far as it can; errors are reported by preview()
-    template = Template(**{k: v for k, v in form.cleaned_data.items() if k in {f.name for f in Template._meta.fields}})
+    # The instance holds every field that parsed, even those the model check then refused.
+    template = form.instance
     field = request.POST.get("field", "body")
     if field not in ("body", "followup_body", "followup_alt_body"):
         field = "body"
