@@ -164,11 +164,14 @@ class Template(AbstractSMSTemplate):
     def sender_id(self) -> str:
         return self.sender or settings.CAMPAIGNS_SENDER_ID or settings.SMS_DEFAULT_SENDER
 
-    def render_marketing(self, context: dict, *, body: str | None = None) -> str:
-        """The text a campaign sends: body (or a follow-up body) with the opt-out footer."""
+    def render_marketing(self, context: dict, *, body: str | None = None, link: str = "{link}") -> str:
+        """The text a campaign sends: body (or a follow-up body) with the opt-out footer.
+
+        ``{link}`` stays as it is (even if the source has a "link" column): the queue swaps it
+        for each recipient's own tracked link. The preview passes a stand-in ``link``.
+        """
         source = self.body if body is None else body
-        # {link} stays as it is: the queue swaps it for each recipient's own link.
-        text = source.format_map({"link": "{link}", **{k: ("" if v is None else v) for k, v in context.items()}})
+        text = source.format_map({**{k: ("" if v is None else v) for k, v in context.items()}, "link": link})
         footer = self.footer
         if footer and footer.lower() not in text.lower():
             text = f"{text.rstrip()}\n{footer}"

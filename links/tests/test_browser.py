@@ -84,3 +84,21 @@ def test_compose_a_link_on_a_phone_then_open_it(staff_page, phone, live_server, 
     assert phone.url == live_server.url + "/healthz"
     assert '"ok": true' in phone.content()
     assert Click.objects.get().is_unique
+
+
+@pytest.mark.django_db(transaction=True)
+def test_template_preview_counts_the_link_at_its_real_length(staff_page, live_server):
+    from campaigns.tests.conftest import seed_greetings
+
+    seed_greetings()
+    staff_page.set_viewport_size(PHONE_SCREEN)
+    staff_page.goto(f"{live_server.url}/campaigns/templates/new/")
+    staff_page.fill("textarea[name=body]", "Your offer: {link}")
+    staff_page.wait_for_function("document.getElementById('preview-errors').textContent.includes('link target')")
+    staff_page.fill("input[name=link_url]", "https://shop.example.com/offer")
+    staff_page.fill("textarea[name=body]", "x" * 110 + " {link}")  # 6 characters typed, 42 counted
+    staff_page.wait_for_function("document.getElementById('preview-text').textContent.includes('/l/')")
+    assert "https://texting.example.com/l/" in staff_page.text_content("#preview-text")
+    assert staff_page.text_content("#preview-segments") == "2 segments"  # 111 + 42 + the footer > 160
+    staff_page.wait_for_timeout(300)  # let the last debounced preview request finish before teardown
+    staff_page.wait_for_load_state("networkidle")

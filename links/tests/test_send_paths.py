@@ -221,3 +221,14 @@ def test_fan_out_skips_a_group_whose_links_cannot_be_made(settings):
     result = fan_out(campaign=campaign, rows=[SourceRow("Group A", "07450000001", "Ann")])
     assert result.queued == 0 and "SMS_PUBLIC_URL is not configured" in result.skipped_groups["Group A"]
     assert OutboundMessage.objects.count() == 0
+
+
+def test_a_link_column_in_the_source_does_not_replace_the_tracked_link(client):
+    make_template(body="{name}: {link}", link_url=TARGET["url"])
+    campaign = Campaign.objects.create(name="c")
+    fan_out(
+        campaign=campaign, rows=[SourceRow("Group A", "07450000001", "Ann", {"link": "https://elsewhere.example/"})]
+    )
+    message = OutboundMessage.objects.get()
+    assert "elsewhere" not in message.content
+    assert_working_link(client, message)
