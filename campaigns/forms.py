@@ -31,11 +31,11 @@ class TemplateForm(forms.ModelForm):
             "body",
             "followup_body",
             "followup_alt_body",
+            "link_url",
             "extra_fields",
             "sender",
             "add_opt_out_footer",
             "opt_out_footer",
-            "link_url",
         ]
         labels = {
             "name": "Focus group",
