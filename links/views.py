@@ -2,12 +2,16 @@
 target of a live link (an unknown, expired and revoked token all get the same friendly 404).
 """
 
+import logging
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from links import bots, services
+
+log = logging.getLogger(__name__)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -32,3 +36,8 @@ def follow(request, token):
         return _private(services.hand_over(request, link))
     except services.Gone:
         return _private(render(request, "links/not_found.html", status=404))
+    except Exception:
+        # The target view of another app failed: the recipient gets a page that says so
+        # (not the site's error page), the traceback goes to the log.
+        log.exception("Link %s: the target view %r failed", link.pk, link.target_view)
+        return _private(render(request, "links/failed.html", status=500))

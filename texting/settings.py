@@ -185,6 +185,7 @@ LOGGING = {
         "campaigns": {"level": env("LOG_LEVEL", "INFO")},
         "replies": {"level": env("LOG_LEVEL", "INFO")},
         "modems": {"level": env("LOG_LEVEL", "INFO")},
+        "links": {"level": env("LOG_LEVEL", "INFO")},
     },
 }
 

@@ -202,3 +202,12 @@ def test_concurrent_first_clicks_count_one_unique(transactional_db):
     assert run_concurrently(open_link, 4) == [302] * 4
     assert Click.objects.filter(link=link).count() == 4
     assert Click.objects.filter(link=link, is_unique=True).count() == 1
+
+
+def test_a_failing_target_view_gets_a_friendly_page_and_is_logged(client, caplog):
+    link = make_link({"view": "links.tests.targets.broken"})
+    response = client.get(f"/l/{link.token}", HTTP_USER_AGENT=PHONE)
+    assert response.status_code == 500 and b"Please try the link again" in response.content
+    assert b"RuntimeError" not in response.content
+    assert "the target view 'links.tests.targets.broken' failed" in caplog.text
+    assert Click.objects.get().is_unique  # the opening still counts
