@@ -211,3 +211,14 @@ def test_a_failing_target_view_gets_a_friendly_page_and_is_logged(client, caplog
     assert b"RuntimeError" not in response.content
     assert "the target view 'links.tests.targets.broken' failed" in caplog.text
     assert Click.objects.get().is_unique  # the opening still counts
+
+
+def test_an_opening_costs_a_fixed_handful_of_queries(client, django_assert_num_queries):
+    link = make_link()
+    # The lookup, then one transaction: the first-click UPDATE and the click's INSERT
+    # (plus the savepoint pair inside the test's own transaction).
+    for _ in range(2):
+        with django_assert_num_queries(5):
+            assert client.get(f"/l/{link.token}", HTTP_USER_AGENT=PHONE).status_code == 302
+    with django_assert_num_queries(1):
+        assert client.get("/l/AAAAAAAAAAAA", HTTP_USER_AGENT=PHONE).status_code == 404
