@@ -68,6 +68,9 @@ class LinkHook:
     def problem(self, target: object) -> str:
         if not settings.SMS_PUBLIC_URL:
             return "SMS_PUBLIC_URL is not configured: {link} needs this site's public address to make links"
+        if not settings.SMS_PUBLIC_URL.startswith(("https://", "http://")):
+            # Without the scheme many phones do not make the text a link at all.
+            return f"SMS_PUBLIC_URL must start with https:// (it is {settings.SMS_PUBLIC_URL!r})"
         return target_problem(target)
 
     def sample_url(self) -> str:

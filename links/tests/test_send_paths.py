@@ -181,6 +181,12 @@ def test_without_a_public_url_the_text_is_refused_with_the_reason(settings, outb
     assert outbox == [] and Link.objects.count() == 0
 
 
+def test_a_public_url_without_scheme_is_refused(settings):
+    settings.SMS_PUBLIC_URL = "texting.example.com"
+    message = api.send("+447911123001", "Open {link}", extra_data={"link": TARGET})
+    assert message.state == State.REFUSED and "must start with https://" in message.error
+
+
 @pytest.mark.parametrize(
     ("extra_data", "reason"),
     [
