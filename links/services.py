@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
@@ -87,7 +87,11 @@ class ClickStats:
 
 
 def click_stats(messages: QuerySet, *, days: int = 14, now: datetime | None = None) -> ClickStats:
-    """Click-through and daily clicks of the links in ``messages`` (outbound texts): 4 queries."""
+    """Click-through and daily clicks of the links in ``messages`` (outbound texts): 4 queries.
+
+    A recipient with several links among ``messages`` (a first text and its follow-up) is one
+    unique click, on the day of their first opening of any of them.
+    """
     now = now or timezone.now()
     links = Link.objects.filter(message__in=messages.order_by().values("pk"))
     counts = links.aggregate(
@@ -97,29 +101,38 @@ def click_stats(messages: QuerySet, *, days: int = 14, now: datetime | None = No
     stats = ClickStats(texts=counts["texts"], delivered=counts["delivered"])
     if not stats.texts:
         return stats
-    stats.unique = links.filter(first_clicked_at__isnull=False).values("recipient").distinct().count()
-    clicks = Click.objects.filter(link__in=links)
-    totals = clicks.aggregate(opens=Count("pk", filter=Q(is_bot=False)), bots=Count("pk", filter=Q(is_bot=True)))
-    stats.opens, stats.bots = totals["opens"], totals["bots"]
+    tz = timezone.get_current_timezone()
     today = timezone.localdate(now)
     stats.days = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
     index = {day: i for i, day in enumerate(stats.days)}
     stats.series = {"opens": [0] * days, "unique": [0] * days, "bots": [0] * days}
+
+    # One row per recipient who clicked: bounded by the recipients, not by the clicks.
+    firsts = (
+        links.filter(first_clicked_at__isnull=False)
+        .order_by()
+        .values("recipient")
+        .annotate(first=Min("first_clicked_at"))
+        .values_list("first", flat=True)
+    )
+    for first in firsts:
+        stats.unique += 1
+        i = index.get(timezone.localtime(first, tz).date())
+        if i is not None:
+            stats.series["unique"][i] += 1
+
+    clicks = Click.objects.filter(link__in=links)
+    totals = clicks.aggregate(opens=Count("pk", filter=Q(is_bot=False)), bots=Count("pk", filter=Q(is_bot=True)))
+    stats.opens, stats.bots = totals["opens"], totals["bots"]
     rows = (
         clicks.filter(at__gte=now - timedelta(days=days + 1))
-        .annotate(day=TruncDate("at", tzinfo=timezone.get_current_timezone()))
-        .values_list("day", "is_bot", "is_unique")
+        .annotate(day=TruncDate("at", tzinfo=tz))
+        .values_list("day", "is_bot")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    for day, bot, unique, n in rows:
+    for day, bot, n in rows:
         i = index.get(day)
-        if i is None:
-            continue
-        if bot:
-            stats.series["bots"][i] += n
-        else:
-            stats.series["opens"][i] += n
-            if unique:
-                stats.series["unique"][i] += n
+        if i is not None:
+            stats.series["bots" if bot else "opens"][i] += n
     return stats

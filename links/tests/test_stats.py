@@ -42,14 +42,17 @@ def test_click_through_is_unique_clicks_over_delivered():
     assert stats.series["bots"][-1] == 1 and sum(stats.series["bots"]) == 1
 
 
-def test_a_recipient_with_two_links_counts_once():
+def test_a_recipient_with_two_links_counts_once_on_the_day_of_their_first_click():
     first = api.send("+447911123001", "{link}", extra_data={"link": TARGET}).link
     second = api.send("+447911123001", "{link}", extra_data={"link": TARGET}).link
     OutboundMessage.objects.update(state=State.DELIVERED)
-    for link in (first, second):
-        record_click(link, user_agent="phone", is_bot=False)
-    stats = click_stats(OutboundMessage.objects.all())
+    now = timezone.now()
+    record_click(second, user_agent="phone", is_bot=False, at=now - timedelta(days=2))
+    record_click(first, user_agent="phone", is_bot=False, at=now)
+    stats = click_stats(OutboundMessage.objects.all(), now=now)
     assert (stats.unique, stats.opens, stats.click_through) == (1, 2, 50.0)
+    assert stats.series["unique"][-3:] == [1, 0, 0] and sum(stats.series["unique"]) == 1
+    assert stats.series["opens"][-3:] == [1, 0, 1]
 
 
 def test_only_the_given_texts_count():
