@@ -1,0 +1,65 @@
+"""Contract-test harnesses of the issue-14 provider backends (imported by
+``test_backend_contract.py``; kept apart so that file stays readable)."""
+
+import itertools
+import json
+import time
+from urllib.parse import urlencode
+
+from sms.fake_http import Reply
+from sms.tests.test_backend_contract import Harness
+
+_ids = itertools.count(5000)
+
+
+class VonageHarness(Harness):
+    slug = "vonage"
+    secret = "contract-signature-secret"
+
+    def configure(self, settings, gateway):
+        super().configure(settings, gateway)
+        settings.VONAGE_API_KEY, settings.VONAGE_API_SECRET = "key", "secret"
+        settings.VONAGE_FROM_NUMBER = "447700900001"
+        settings.VONAGE_API_BASE = gateway.url
+        settings.VONAGE_SIGNATURE_SECRET, settings.VONAGE_SIGNATURE_METHOD = self.secret, "sha256"
+        gateway.handler = lambda request: Reply(
+            200, {"message-count": "1", "messages": [{"status": "0", "message-id": f"V{next(_ids)}"}]}
+        )
+
+    def _sign(self, params, authenticated=True):
+        from sms.backends.vonage import signature
+
+        params = {**params, "timestamp": str(int(time.time()))}
+        params["sig"] = signature(params, self.secret if authenticated else "forged", "sha256")
+        return params
+
+    def inbound(self, client, *, sender, text, gateway_id, authenticated=True):
+        params = {"msisdn": sender.lstrip("+"), "to": "447700900001", "messageId": gateway_id, "text": text}
+        return client.get("/sms/inbound/vonage/", self._sign(params, authenticated))
+
+    def status(self, client, *, message, delivered):
+        params = {"messageId": message.external_id, "status": "delivered" if delivered else "failed"}
+        if message.pk:
+            params["client-ref"] = message.reference.hex
+        return client.get("/sms/status/vonage/", self._sign(params))
+
+    def raw(self, client, kind, body, content_type):
+        # Garbage carrying a valid signature of whatever fields the backend reads from it.
+        from django.test import RequestFactory
+
+        from sms.backends.base import WebhookBadRequest
+        from sms.backends.vonage import callback_params, signature
+
+        query = {"timestamp": str(int(time.time()))}
+        path = f"/sms/{kind}/vonage/?{urlencode(query)}"
+        try:
+            fields = callback_params(RequestFactory().post(path, body, content_type=content_type))
+        except (WebhookBadRequest, ValueError, UnicodeError):
+            fields = query
+        query["sig"] = signature({**fields, **query}, self.secret, "sha256")
+        return client.post(f"/sms/{kind}/vonage/?{urlencode(query)}", body, content_type=content_type)
+
+
+PROVIDER_HARNESSES = [VonageHarness]
+
+__all__ = ["PROVIDER_HARNESSES", "json"]
