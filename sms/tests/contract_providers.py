@@ -60,6 +60,47 @@ class VonageHarness(Harness):
         return client.post(f"/sms/{kind}/vonage/?{urlencode(query)}", body, content_type=content_type)
 
 
-PROVIDER_HARNESSES = [VonageHarness]
+class PlivoHarness(Harness):
+    slug = "plivo"
+    token = "contract-plivo-token"
+
+    def configure(self, settings, gateway):
+        super().configure(settings, gateway)
+        settings.PLIVO_AUTH_ID, settings.PLIVO_AUTH_TOKEN = "MA1", self.token
+        settings.PLIVO_FROM_NUMBER = "+14155550100"
+        settings.PLIVO_API_BASE = gateway.url
+        gateway.handler = lambda request: Reply(202, {"message_uuid": [f"plivo-{next(_ids)}"]})
+
+    def _post(self, client, path, body, content_type, fields, authenticated=True):
+        from sms.backends.plivo import v3_signature
+
+        token = self.token if authenticated else "forged"
+        signature = v3_signature(token, "POST", f"http://testserver{path}", fields, "nonce")
+        headers = {"X-Plivo-Signature-V3": signature, "X-Plivo-Signature-V3-Nonce": "nonce"}
+        return client.post(path, body, content_type=content_type, headers=headers)
+
+    def _form(self, client, path, params, authenticated=True):
+        fields = {key: [value] for key, value in params.items()}
+        return self._post(client, path, urlencode(params), "application/x-www-form-urlencoded", fields, authenticated)
+
+    def inbound(self, client, *, sender, text, gateway_id, authenticated=True):
+        params = {"From": sender.lstrip("+"), "To": "14155550100", "Text": text, "MessageUUID": gateway_id}
+        return self._form(client, "/sms/inbound/plivo/", params, authenticated)
+
+    def status(self, client, *, message, delivered):
+        params = {"Status": "delivered" if delivered else "failed", "MessageUUID": message.external_id}
+        return self._form(client, f"/sms/status/plivo/?ref={message.reference}", params)
+
+    def raw(self, client, kind, body, content_type):
+        from django.test import RequestFactory
+
+        try:
+            fields = dict(RequestFactory().post("/", body, content_type=content_type).POST.lists())
+        except Exception:
+            fields = {}
+        return self._post(client, f"/sms/{kind}/plivo/", body, content_type, fields)
+
+
+PROVIDER_HARNESSES = [VonageHarness, PlivoHarness]
 
 __all__ = ["PROVIDER_HARNESSES", "json"]
