@@ -101,6 +101,72 @@ class PlivoHarness(Harness):
         return self._post(client, f"/sms/{kind}/plivo/", body, content_type, fields)
 
 
-PROVIDER_HARNESSES = [VonageHarness, PlivoHarness]
+class ClickatellPlatformHarness(Harness):
+    slug = "clickatell_platform"
+
+    def configure(self, settings, gateway):
+        super().configure(settings, gateway)
+        settings.CLICKATELL_PLATFORM_API_KEY = "key"
+        settings.CLICKATELL_PLATFORM_API_BASE = gateway.url
+        settings.CLICKATELL_PLATFORM_WEBHOOK_SECRET = "platform-secret"
+        gateway.handler = lambda request: Reply(
+            202, {"messages": [{"accepted": True, "apiMessageId": f"cp{next(_ids)}"}]}
+        )
+
+    def _post(self, client, kind, body, secret="platform-secret"):
+        path = f"/sms/{kind}/clickatell_platform/?secret={secret}"
+        return client.post(path, json.dumps(body), content_type="application/json")
+
+    def inbound(self, client, *, sender, text, gateway_id, authenticated=True):
+        body = {"messageId": gateway_id, "fromNumber": sender.lstrip("+"), "toNumber": "447700900001", "text": text}
+        return self._post(client, "inbound", body, "platform-secret" if authenticated else "nope")
+
+    def status(self, client, *, message, delivered):
+        body = {"messageId": message.external_id, "statusCode": 4 if delivered else 7}
+        if message.pk:
+            body["clientMessageId"] = message.reference.hex
+        return self._post(client, "status", body)
+
+    def raw(self, client, kind, body, content_type):
+        return client.post(f"/sms/{kind}/clickatell_platform/?secret=platform-secret", body, content_type=content_type)
+
+
+class SNSHarness(Harness):
+    slug = "sns"
+
+    def configure(self, settings, gateway):
+        from sms.tests.sns_signing import TOPIC, serve_certificate
+
+        super().configure(settings, gateway)
+        settings.SNS_ACCESS_KEY_ID, settings.SNS_SECRET_ACCESS_KEY = "testing", "testing"
+        settings.SNS_ENDPOINT_URL = gateway.url
+        settings.SNS_INBOUND_TOPIC_ARNS = [TOPIC]
+        settings.SNS_CERT_URL_PATTERN = r"^http://127\.0\.0\.1:\d+/"
+        gateway.handler = lambda request: Reply(
+            200,
+            f"<PublishResponse><PublishResult><MessageId>sns-{next(_ids)}</MessageId></PublishResult></PublishResponse>",
+            content_type="text/xml",
+        )
+        self.cert_url = serve_certificate(gateway)
+
+    def inbound(self, client, *, sender, text, gateway_id, authenticated=True):
+        from sms.tests.sns_signing import inbound_text, notification, post, sign
+
+        envelope = notification(inbound_text(sender, text, gateway_id), self.cert_url)
+        if not authenticated:
+            envelope = sign(envelope, key_name="forger")
+        return post(client, "/sms/inbound/sns/", envelope)
+
+    def status(self, client, *, message, delivered):
+        from sms.tests.sns_signing import notification, post
+
+        record = {"notification": {"messageId": message.external_id}, "status": "SUCCESS" if delivered else "FAILURE"}
+        return post(client, "/sms/status/sns/", notification(record, self.cert_url))
+
+    def raw(self, client, kind, body, content_type):
+        return client.post(f"/sms/{kind}/sns/", body, content_type=content_type)
+
+
+PROVIDER_HARNESSES = [VonageHarness, PlivoHarness, ClickatellPlatformHarness, SNSHarness]
 
 __all__ = ["PROVIDER_HARNESSES", "json"]
