@@ -167,6 +167,54 @@ class SNSHarness(Harness):
         return client.post(f"/sms/{kind}/sns/", body, content_type=content_type)
 
 
-PROVIDER_HARNESSES = [VonageHarness, PlivoHarness, ClickatellPlatformHarness, SNSHarness]
+class ATSHarness(Harness):
+    slug = "ats"
+    receives = False  # ATS calls nobody back: states are polled
+    delivers_by_polling = True
+
+    def configure(self, settings, gateway):
+        import xml.etree.ElementTree as ET
+
+        super().configure(settings, gateway)
+        settings.ATS_USERNAME, settings.ATS_PASSWORD = "u", "p"
+        settings.ATS_URL = gateway.url
+
+        def handler(request):
+            root = ET.fromstring(request.body)
+            codes = [(sms.get("uniq"), 0) for sms in root.iter("sms")] + [(d.get("uniq"), 23) for d in root.iter("dlr")]
+            body = "".join(f'<code uniq="{uniq}">{code}</code>' for uniq, code in codes)
+            return Reply(200, f"<status>{body}</status>", content_type="text/xml")
+
+        gateway.handler = handler
+
+
+class SMSOperatorHarness(Harness):
+    slug = "smsoperator"
+    receives = False
+    delivers_by_polling = True
+
+    def configure(self, settings, gateway):
+        import xml.etree.ElementTree as ET
+
+        super().configure(settings, gateway)
+        settings.SMSOPERATOR_USERNAME, settings.SMSOPERATOR_PASSWORD = "u", "p"
+        settings.SMSOPERATOR_URL = gateway.url
+
+        def handler(request):
+            ids = [node.text for node in ET.fromstring(request.body).iter("SmsId")]
+            items = "".join(f"<DataItem><SmsId>{i}</SmsId><Status>0</Status></DataItem>" for i in ids)
+            return Reply(200, f"<SmsServices><DataArray>{items}</DataArray></SmsServices>", content_type="text/xml")
+
+        gateway.handler = handler
+
+
+PROVIDER_HARNESSES = [
+    VonageHarness,
+    PlivoHarness,
+    ClickatellPlatformHarness,
+    SNSHarness,
+    ATSHarness,
+    SMSOperatorHarness,
+]
 
 __all__ = ["PROVIDER_HARNESSES", "json"]
