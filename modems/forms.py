@@ -42,7 +42,18 @@ class SimCardForm(forms.ModelForm):
 
     class Meta:
         model = SimCard
-        fields = ["name", "network", "number", "kind", "device", "backend", "daily_limit", "priority", "active"]
+        fields = [
+            "name",
+            "network",
+            "number",
+            "kind",
+            "device",
+            "backend",
+            "daily_limit",
+            "priority",
+            "active",
+            "low_balance_threshold",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,3 +108,15 @@ class SimCardForm(forms.ModelForm):
         self.instance.backend = self.cleaned_data.get("backend", "") or ""
         self.instance.device = self.cleaned_data.get("device", "") or ""
         super()._post_clean()
+
+
+class TestTextForm(forms.Form):
+    """The number a route's test text goes to (typed in by staff on the route page)."""
+
+    recipient = forms.CharField(label="Send a test text to", max_length=30)
+
+    def clean_recipient(self):
+        try:
+            return normalise(self.cleaned_data["recipient"])
+        except InvalidNumber as exc:
+            raise forms.ValidationError(str(exc)) from None
