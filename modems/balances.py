@@ -33,7 +33,10 @@ class BalanceSummary:
     skipped: int = 0
 
     def __str__(self):
-        return f"{self.checked} balances checked, {self.failed} failed, {self.low} low, {self.skipped} without a balance API"
+        return (
+            f"{self.checked} balances checked, {self.failed} failed, {self.low} low, "
+            f"{self.skipped} without a balance API"
+        )
 
 
 def has_balance_api(sim: SimCard) -> bool:
