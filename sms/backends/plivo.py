@@ -208,4 +208,6 @@ class PlivoBackend(SessionMixin, BaseBackend):
         return [settle_part(self.slug, report, part_id=part_uuid or parent, total=total)]
 
     def webhook_response(self, kind: str) -> HttpResponse:
+        if kind == "retry":
+            return super().webhook_response(kind)  # a 5xx: the gateway delivers it again later
         return HttpResponse(status=200)

@@ -304,4 +304,6 @@ class SNSBackend(BaseBackend):
         ]
 
     def webhook_response(self, kind: str) -> HttpResponse:
+        if kind == "retry":
+            return super().webhook_response(kind)  # a 5xx: the gateway delivers it again later
         return HttpResponse(status=200)

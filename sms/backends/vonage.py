@@ -246,8 +246,8 @@ class VonageBackend(SessionMixin, BaseBackend):
                 raise WebhookBadRequest("a concatenated part needs numeric concat-part and concat-total") from None
             if not (1 <= seq <= total <= 255):
                 raise WebhookBadRequest(f"concat-part {seq} of {total} is out of range")
-            receive_part(self.slug, data, concat_ref=str(params.get("concat-ref") or ""), seq=seq, total=total)
-            return []
+            whole = receive_part(self.slug, data, concat_ref=str(params.get("concat-ref") or ""), seq=seq, total=total)
+            return [whole] if whole else []
         return [data]
 
     def parse_status(self, request) -> list[StatusReport]:

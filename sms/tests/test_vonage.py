@@ -275,3 +275,33 @@ def test_a_failed_part_fails_the_text(vonage, client):
     assert client.get("/sms/status/vonage/", params).status_code == 200
     message.refresh_from_db()
     assert message.state == State.ERROR_UPDATE and "err-code 6" in message.error
+
+
+ASKED_AGAIN: list[int] = []
+
+
+def closed_once(message):
+    """An inline pipeline step that asks for the text again the first time it sees it."""
+    from sms.receiving import RetryLater
+
+    if message.pk not in ASKED_AGAIN:
+        ASKED_AGAIN.append(message.pk)
+        raise RetryLater("the shop is closed")
+    message.routed_by = "keyword:SHOP"
+    message.save(update_fields=["routed_by"])
+
+
+def test_a_concatenated_text_a_step_asks_for_again_is_retried_by_vonage(vonage, settings, client):
+    ASKED_AGAIN.clear()
+    settings.SMS_INBOUND_PIPELINE = ["sms.tests.test_vonage.closed_once"]
+    settings.SMS_INBOUND_DEFERRED_PIPELINE = []
+    base = {"msisdn": "447911123456", "concat": "true", "concat-ref": "9", "concat-total": "2"}
+    first = signed({**base, "messageId": "R1", "concat-part": "1", "text": "Open "})
+    assert client.get("/sms/inbound/vonage/", first).status_code == 200
+    last = {**base, "messageId": "R2", "concat-part": "2", "text": "please"}
+    assert client.get("/sms/inbound/vonage/", signed(last)).status_code == 503  # Vonage retries non-2xx
+    (text,) = InboundMessage.objects.all()
+    assert text.content == "Open please" and text.pipeline_state == "pending"
+    assert client.get("/sms/inbound/vonage/", signed(last)).status_code == 200  # Vonage's retry
+    text.refresh_from_db()
+    assert InboundMessage.objects.count() == 1 and text.routed_by == "keyword:SHOP"
