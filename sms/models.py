@@ -397,15 +397,23 @@ class AbstractSMSTemplate(models.Model):
 
         return {field for _, field, _, _ in string.Formatter().parse(self.body) if field}
 
+    def link_target(self) -> dict | None:
+        """Where ``{link}`` in this template takes the recipient (``{"url": ...}`` or
+        ``{"view": "dotted.path"}``), or None. Override in the template model."""
+        return None
+
     def render(self, context_data: dict) -> str:
-        return self.body.format_map(_SafeFormat({k: ("" if v is None else v) for k, v in context_data.items()}))
+        """``body`` filled with ``context_data``; ``{link}`` stays for the queue to fill in."""
+        values = {"link": "{link}", **{k: ("" if v is None else v) for k, v in context_data.items()}}
+        return self.body.format_map(_SafeFormat(values))
 
 
 class GatewayInboundPart(models.Model):
     """One part of a long text a gateway delivers in pieces (Vonage's concat-ref/part/total),
-    kept until all its parts are here (``sms.backends.parts``). The text is stored and its
-    parts marked ``assembled`` in one transaction; assembled parts stay a while so a part the
-    gateway delivers again (same part id) is recognised and ignored."""
+    kept until all its parts are here (``sms.backends.parts``). The whole text's id derives
+    from its first part's, so it is stored once however often the last part comes; parts of a
+    stored text are marked ``assembled`` and kept a while, so a part delivered again (same
+    part id) is recognised."""
 
     backend = models.CharField(max_length=50)
     sender = models.CharField(max_length=20)

@@ -48,6 +48,7 @@ class SimulatedBackend(BaseBackend):
 
         sent = OutboundMessage.objects.filter(backend=self.slug).exclude(sent_at=None).count()
         return max(self.DEMO_CREDIT - self.DEMO_PRICE * sent, 0.0), "EUR"
+
     supports_state_check = True
     deduplicates_on_reference = True
 
