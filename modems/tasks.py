@@ -20,6 +20,14 @@ def modem_status() -> str:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def check_balances() -> str:
+    """``check_balances``: each gateway account's remaining credit, from its provider."""
+    from modems import balances
+
+    return str(balances.check_balances())
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def check_routes() -> str:
     """``check_routes``: SMPP routes whose worker stopped confirming its bind fail over."""
     from modems.health import check_routes as check
