@@ -376,3 +376,7 @@ class AbstractSMSTemplate(models.Model):
 
     def render(self, context_data: dict) -> str:
         return self.body.format_map(_SafeFormat({k: ("" if v is None else v) for k, v in context_data.items()}))
+
+
+# The roll-up tables live in their own module; importing them here registers them with the app.
+from sms.rollups import InboundCount, InboundCountDelta, OutboundCount, OutboundCountDelta  # noqa: E402, F401

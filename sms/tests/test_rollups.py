@@ -1,0 +1,131 @@
+"""The roll-ups stay exact however texts change: a recount of the texts always agrees."""
+
+import random
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from modems.models import Network, SimCard
+from sms import rollups
+from sms.dispatch import dispatch
+from sms.models import InboundMessage, OutboundMessage, State
+from sms.testing import create_inbound, create_message, run_concurrently
+
+STATES = [s.value for s in State]
+
+
+def _sims():
+    network = Network.objects.create(name="Net")
+    return [
+        SimCard.objects.create(network=network, name=f"S{i}", backend="locmem", daily_limit=10_000) for i in range(3)
+    ]
+
+
+def _random_changes(rng, sims, n=60):
+    """Every kind of write the app makes: queueing, set_state, bulk UPDATEs, dispatch, deletes."""
+    now = timezone.now()
+    messages = [
+        create_message(f"+4479111230{i:02d}", "Hello ’" if i % 3 == 0 else "Hello", tag=rng.choice(["a", "b", ""]))
+        for i in range(n)
+    ]
+    for message in rng.sample(messages, n // 3):
+        message.refresh_from_db()
+        message.set_state(rng.choice(STATES), sim=rng.choice([*sims, None]))
+    pks = [m.pk for m in rng.sample(messages, n // 3)]
+    OutboundMessage.objects.filter(pk__in=pks).update(state=rng.choice(STATES), created_at=now - timedelta(days=2))
+    OutboundMessage.objects.filter(pk__in=pks[:5]).refuse("test")
+    dispatch()
+    OutboundMessage.objects.filter(pk__in=[m.pk for m in messages[:3]]).delete()
+    for i in range(10):
+        create_inbound(f"+4479111230{i:02d}", "Thanks", in_reply_to=rng.choice(messages[3:]), sim=rng.choice(sims))
+    InboundMessage.objects.filter(pk__in=InboundMessage.objects.values_list("pk", flat=True)[:3]).update(
+        received_at=now - timedelta(hours=5)
+    )
+
+
+@pytest.mark.django_db
+def test_rollup_agrees_with_a_recount_after_random_changes():
+    rng = random.Random(12)
+    sims = _sims()
+    _random_changes(rng, sims)
+    assert rollups.drift() == {"outbound": [], "inbound": []}
+    rollups.compact()
+    assert rollups.drift() == {"outbound": [], "inbound": []}
+    assert rollups.OutboundCountDelta.objects.count() == 0
+    _random_changes(rng, sims)  # deltas on top of compacted counts
+    assert rollups.drift() == {"outbound": [], "inbound": []}
+
+
+@pytest.mark.django_db
+def test_counts_by_day_and_state_match_hand_counted_texts():
+    now = timezone.now()
+    a = create_message("+447911123001", "Hi")
+    b = create_message("+447911123002", "Hi")
+    create_message("+447911123003", "Olá ’")  # UCS-2
+    a.set_state(State.SENT)
+    a.set_state(State.DELIVERED)
+    b.set_state(State.ERROR)
+    rows = rollups.outbound_counts(by=("state", "encoding"), start=now - timedelta(hours=1))
+    assert rows == {
+        ("delivered", "gsm7"): {"n": 1, "segments": 1},
+        ("error", "gsm7"): {"n": 1, "segments": 1},
+        ("waiting", "ucs2"): {"n": 1, "segments": 1},
+    }
+    assert rollups.totals(rollups.outbound_counts(by=("day",))) == {timezone.localdate(): 3}
+
+
+@pytest.mark.django_db
+def test_repair_fixes_a_roll_up_that_was_tampered_with():
+    create_message()
+    rollups.compact()
+    rollups.OutboundCount.objects.update(n=5)
+    assert len(rollups.drift()["outbound"]) == 1
+    assert rollups.repair() == 1
+    assert rollups.drift() == {"outbound": [], "inbound": []}
+    assert rollups.totals(rollups.outbound_counts(by=("state",))) == {"waiting": 1}
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_change_is_not_counted():
+    from django.db import transaction
+
+    message = create_message()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        message.set_state(State.SENT)
+        raise RuntimeError
+    assert rollups.totals(rollups.outbound_counts(by=("state",))) == {"waiting": 1}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_rollup_stays_exact_under_concurrent_changes_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    sims = _sims()
+    messages = [create_message(f"+4479111231{i:02d}", "Hello") for i in range(120)]
+    pks = [m.pk for m in messages]
+    lock = threading.Lock()
+    seeds = iter(range(100))
+
+    def worker():
+        with lock:
+            rng = random.Random(next(seeds))
+        for _ in range(15):
+            chosen = rng.sample(pks, 8)
+            OutboundMessage.objects.filter(pk__in=chosen).update(
+                state=rng.choice(STATES), sim_id=rng.choice([s.pk for s in sims])
+            )
+            one = OutboundMessage.objects.filter(pk=rng.choice(pks)).first()
+            one.set_state(rng.choice(STATES))
+            if rng.random() < 0.3:
+                rollups.compact()
+        return True
+
+    assert run_concurrently(worker, 6) == [True] * 6
+    assert rollups.drift() == {"outbound": [], "inbound": []}
+    rollups.compact()
+    assert rollups.drift() == {"outbound": [], "inbound": []}
+    assert sum(rollups.totals(rollups.outbound_counts(by=("state",))).values()) == 120
