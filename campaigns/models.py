@@ -165,32 +165,24 @@ class Template(AbstractSMSTemplate):
 
 class CampaignQuerySet(models.QuerySet):
     def with_counts(self):
-        """Annotate sent/delivered/failed/pending/replied counts of first texts (one query)."""
-        from django.db.models import Count, OuterRef, Subquery
+        """Annotate sent/delivered/failed/pending/replied counts of first texts (one query).
 
-        from sms.models import InboundMessage, State
+        Read from the roll-ups (``sms.rollups``): two indexed subqueries per figure instead of a
+        join over every text of every campaign (149 ms at 500k texts before).
+        """
+        from sms.models import State
+        from sms.rollups import per_campaign
 
-        first = Q(messages__tag=TAG_FIRST)
-        replied = (
-            InboundMessage.objects.filter(in_reply_to__campaign=OuterRef("pk"))
-            .order_by()
-            .values("in_reply_to__campaign")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
+        def first(states):
+            return per_campaign("outbound", tag=TAG_FIRST, state__in=[str(s) for s in states])
+
         return self.annotate(
-            total=Count("messages", filter=first),
-            n_sent=Count("messages", filter=first & Q(messages__state__in=[State.SENT, State.DEBUG])),
-            n_delivered=Count("messages", filter=first & Q(messages__state=State.DELIVERED)),
-            n_failed=Count(
-                "messages",
-                filter=first & Q(messages__state__in=[State.ERROR, State.ERROR_UPDATE, State.UNKNOWN, State.REFUSED]),
-            ),
-            n_pending=Count(
-                "messages",
-                filter=first & Q(messages__state__in=[State.WAITING, State.ERROR_RETRY, State.SENDING]),
-            ),
-            n_replied=Subquery(replied, output_field=models.IntegerField()),
+            total=per_campaign("outbound", tag=TAG_FIRST),
+            n_sent=first([State.SENT, State.DEBUG]),
+            n_delivered=first([State.DELIVERED]),
+            n_failed=first([State.ERROR, State.ERROR_UPDATE, State.UNKNOWN, State.REFUSED]),
+            n_pending=first([State.WAITING, State.ERROR_RETRY, State.SENDING]),
+            n_replied=per_campaign("inbound"),
         ).order_by("-created_at", "-pk")
 
 

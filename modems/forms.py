@@ -42,7 +42,19 @@ class SimCardForm(forms.ModelForm):
 
     class Meta:
         model = SimCard
-        fields = ["name", "network", "number", "kind", "device", "backend", "daily_limit", "priority", "active"]
+        fields = [
+            "name",
+            "network",
+            "number",
+            "kind",
+            "device",
+            "backend",
+            "daily_limit",
+            "priority",
+            "active",
+            "price_per_segment",
+            "currency",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,6 +76,12 @@ class SimCardForm(forms.ModelForm):
             return normalise(number)
         except InvalidNumber as exc:
             raise forms.ValidationError(str(exc)) from None
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].strip().upper()
+        if currency and (len(currency) != 3 or not currency.isalpha()):
+            raise forms.ValidationError("Three letters, e.g. GBP.")
+        return currency
 
     def clean_credentials(self):
         mapping = {}

@@ -30,7 +30,7 @@ from datetime import datetime
 
 from django.db import connection, models, transaction
 from django.db.models import Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 
@@ -149,6 +149,24 @@ def outbound_counts(**kwargs) -> dict[tuple, dict[str, int]]:
 
 def inbound_counts(**kwargs) -> dict[tuple, dict[str, int]]:
     return counts("inbound", **kwargs)
+
+
+def per_campaign(kind: str, *, outer: str = "pk", **filters):
+    """An expression for ``QuerySet.annotate``: texts of the row's campaign (all time) in the
+    roll-ups, e.g. ``per_campaign("outbound", state__in=[...], tag="first")``. Two indexed
+    subqueries (counts + deltas), whatever the campaign's size."""
+    count_model, delta_model, _key, _values = TABLES[kind]
+    parts = []
+    for model in (count_model, delta_model):
+        subquery = (
+            model.objects.filter(campaign_pk=models.OuterRef(outer), **filters)
+            .order_by()
+            .values("campaign_pk")
+            .annotate(total=Sum("n"))
+            .values("total")
+        )
+        parts.append(Coalesce(models.Subquery(subquery, output_field=models.BigIntegerField()), 0))
+    return parts[0] + parts[1]
 
 
 def totals(rows: dict[tuple, dict[str, int]], *, index: int = 0, value: str = "n") -> dict:

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "campaigns",
     "replies",
     "modems",
+    "stats",  # top floor: the Stats page and the chart module; nothing imports it
 ]
 
 MIDDLEWARE = [

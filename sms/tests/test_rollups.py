@@ -129,3 +129,18 @@ def test_rollup_stays_exact_under_concurrent_changes_on_postgresql():
     rollups.compact()
     assert rollups.drift() == {"outbound": [], "inbound": []}
     assert sum(rollups.totals(rollups.outbound_counts(by=("state",))).values()) == 120
+
+
+@pytest.mark.django_db
+def test_compact_rollups_command_folds_and_repairs():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    create_message()
+    rollups.OutboundCount.objects.create(hour=timezone.now(), state="sent", encoding="gsm7", n=3)
+    out = StringIO()
+    call_command("compact_rollups", "--repair", stdout=out)
+    assert "2 delta rows folded, 1 keys corrected" in out.getvalue()
+    assert rollups.OutboundCountDelta.objects.count() == 0
+    assert rollups.totals(rollups.outbound_counts(by=("state",))) == {"waiting": 1}
