@@ -112,7 +112,7 @@ class SimCard(models.Model):
     priority = models.SmallIntegerField(default=0, help_text="Higher first, among SIMs on the recipient's network")
     # What one SMS part costs through this route: the Stats page's cost estimate.
     price_per_segment = models.DecimalField(
-        max_digits=8, decimal_places=5, null=True, blank=True, help_text="Price of one SMS part (segment); empty: unknown"
+        max_digits=8, decimal_places=5, null=True, blank=True, help_text="Price of one SMS part; empty: unknown"
     )
     currency = models.CharField(max_length=3, blank=True, default="GBP", help_text="ISO 4217 code, e.g. GBP, EUR, USD")
     # What the modem said last time we asked (modem_status, read_in, the SIM page).

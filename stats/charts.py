@@ -100,8 +100,10 @@ def _svg(figure, salt: str) -> str:
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)  # a time stamp: not our data
     # Scale to the container; ids made unique per chart (several charts share a page).
     svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", svg, count=1)
-    return re.sub(r'id="([^"]+)"', rf'id="c{salt}-\1"', svg).replace('url(#', f"url(#c{salt}-").replace(
-        'xlink:href="#', f'xlink:href="#c{salt}-'
+    return (
+        re.sub(r'id="([^"]+)"', rf'id="c{salt}-\1"', svg)
+        .replace("url(#", f"url(#c{salt}-")
+        .replace('xlink:href="#', f'xlink:href="#c{salt}-')
     )
 
 
@@ -116,7 +118,9 @@ def _wrap(svg: str, *, title: str, summary: str, headers: Sequence, rows: Sequen
         title,
         format_html_join("", "<th>{}</th>", ((h,) for h in headers)),
         mark_safe(  # noqa: S308  (each cell escaped by format_html_join)
-            "".join(format_html("<tr>{}</tr>", format_html_join("", "<td>{}</td>", ((c,) for c in row))) for row in rows)
+            "".join(
+                format_html("<tr>{}</tr>", format_html_join("", "<td>{}</td>", ((c,) for c in row))) for row in rows
+            )
         ),
     )
     return mark_safe(svg + table)  # noqa: S308  (matplotlib's SVG; every label in it is escaped by its writer)
@@ -140,8 +144,15 @@ def line_chart(dates: Sequence[date], series: dict[str, Sequence[int]], *, title
         figure = _figure(9.6, 3.2)
         ax = figure.subplots()
         for i, (name, values) in enumerate(series.items()):
-            ax.plot(range(len(dates)), values, color=colour(name, i), linewidth=2, marker="o", markersize=3,
-                    label=f"{name.capitalize()} ({sum(values):,})")  # fmt: skip
+            ax.plot(
+                range(len(dates)),
+                values,
+                color=colour(name, i),
+                linewidth=2,
+                marker="o",
+                markersize=3,
+                label=f"{name.capitalize()} ({sum(values):,})",
+            )
         _date_axis(ax, dates)
         ax.set_ylim(bottom=0)
         ax.yaxis.get_major_locator().set_params(integer=True)
@@ -165,8 +176,14 @@ def stacked_bar_chart(dates: Sequence[date], series: dict[str, Sequence[int]], *
         ax = figure.subplots()
         bottom = [0] * len(dates)
         for i, (name, values) in enumerate(series.items()):
-            ax.bar(range(len(dates)), values, bottom=bottom, color=colour(name, i), width=0.8,
-                   label=f"{name.capitalize()} ({sum(values):,})")  # fmt: skip
+            ax.bar(
+                range(len(dates)),
+                values,
+                bottom=bottom,
+                color=colour(name, i),
+                width=0.8,
+                label=f"{name.capitalize()} ({sum(values):,})",
+            )
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         _date_axis(ax, dates)
         ax.yaxis.get_major_locator().set_params(integer=True)
@@ -230,8 +247,15 @@ def hbar_chart(items: Sequence[tuple[str, int]], *, title: str) -> SafeString:
     return _wrap(svg, title=title, summary=summary, headers=["", "Count"], rows=[list(item) for item in items])
 
 
-def heatmap(*, rows: Sequence[str], columns: Sequence[str], matrix: Sequence[Sequence[int]], title: str,
-            xlabel: str = "", ylabel: str = "") -> SafeString:  # fmt: skip
+def heatmap(
+    *,
+    rows: Sequence[str],
+    columns: Sequence[str],
+    matrix: Sequence[Sequence[int]],
+    title: str,
+    xlabel: str = "",
+    ylabel: str = "",
+) -> SafeString:
     """A matrix of counts (the classifier's confusion matrix), each cell labelled."""
     payload = {"rows": list(rows), "columns": list(columns), "matrix": [list(r) for r in matrix], "title": title}
 
@@ -253,5 +277,6 @@ def heatmap(*, rows: Sequence[str], columns: Sequence[str], matrix: Sequence[Seq
 
     svg = _cached("heatmap", payload, draw)
     table_rows = [[label, *values] for label, values in zip(rows, matrix, strict=True)]
-    return _wrap(svg, title=title, summary=f"{ylabel} by row, {xlabel} by column", headers=["", *columns],
-                 rows=table_rows)  # fmt: skip
+    return _wrap(
+        svg, title=title, summary=f"{ylabel} by row, {xlabel} by column", headers=["", *columns], rows=table_rows
+    )

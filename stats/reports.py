@@ -252,7 +252,7 @@ def clicks(*, field: str, pks, period: Period) -> dict[int, int] | None:
     if not apps.is_installed("links"):
         return None
     try:
-        from links.stats import clicks as link_clicks  # noqa: PLC0415  (optional, higher-level app)
+        from links.stats import clicks as link_clicks  # optional, higher-level app
     except ImportError:
         return None
     return link_clicks(field=field, pks=list(pks), start=period.start, end=period.end)
@@ -315,7 +315,11 @@ def consent(period: Period) -> tuple[Table, dict[str, list[int]]]:
         table.rows.append([day, *(counts[(day, kind, s)] for kind, _ in kinds for s in CONSENT_SOURCES)])
     table.footer = [
         "Total",
-        *(sum(n for (_, k, src), n in counts.items() if k == kind and src == s) for kind, _ in kinds for s in CONSENT_SOURCES),
+        *(
+            sum(n for (_, k, src), n in counts.items() if k == kind and src == s)
+            for kind, _ in kinds
+            for s in CONSENT_SOURCES
+        ),
     ]
     series = {
         label.lower(): [sum(counts[(day, kind, s)] for s in CONSENT_SOURCES) for day in period.days]
@@ -353,15 +357,33 @@ def cost(period: Period) -> tuple[Table, dict]:
         if amount is not None:
             by_currency[currency] += amount
         table.rows.append(
-            [_route_name(route, sims), figures["texts"], figures["segments"], figures["ucs2_texts"],
-             figures["ucs2_segments"], price, currency, amount]  # fmt: skip
+            [
+                _route_name(route, sims),
+                figures["texts"],
+                figures["segments"],
+                figures["ucs2_texts"],
+                figures["ucs2_segments"],
+                price,
+                currency,
+                amount,
+            ]
         )
     total = Counter()
     for figures in per_route.values():
         total.update(figures)
-    table.footer = ["Total", total["texts"], total["segments"], total["ucs2_texts"], total["ucs2_segments"], "", "",
-                    "; ".join(f"{amount} {cur}" for cur, amount in sorted(by_currency.items()))]  # fmt: skip
-    table.note = "Charged: texts a gateway took (sent, delivered, undelivered, unknown). Empty price: not set on the SIM."
+    table.footer = [
+        "Total",
+        total["texts"],
+        total["segments"],
+        total["ucs2_texts"],
+        total["ucs2_segments"],
+        "",
+        "",
+        "; ".join(f"{amount} {cur}" for cur, amount in sorted(by_currency.items())),
+    ]
+    table.note = (
+        "Charged: texts a gateway took (sent, delivered, undelivered, unknown). Empty price: not set on the SIM."
+    )
     return table, {"total": total, "by_currency": dict(by_currency), "ucs2": ucs2_sample(period, total)}
 
 
@@ -427,7 +449,8 @@ def sorting(period: Period) -> tuple[Table, dict[str, list[int]]]:
         .order_by()
     )
     fields = ("keyword", "classifier", "staff", "waiting")
-    headers = ["Day received", "Texts", "By keyword", "By classifier", "By staff", "Still waiting", "Staff labels given"]
+    headers = ["Day received", "Texts", "By keyword", "By classifier", "By staff", "Still waiting"]
+    headers.append("Staff labels given")
     table = Table("sorting", "How texts were sorted, and the review queue", headers)
     for day in reversed(period.days):
         row = by_day.get(day, {})

@@ -24,7 +24,11 @@ def delivery(period: Period) -> dict:
 
 def replies(period: Period) -> dict:
     return {
-        "tables": [reports.replies_by_type(period), reports.rates(period, by="campaign"), reports.rates(period, by="template")]
+        "tables": [
+            reports.replies_by_type(period),
+            reports.rates(period, by="campaign"),
+            reports.rates(period, by="template"),
+        ]
     }
 
 

@@ -48,7 +48,7 @@ def _out(sim, state, *, days_ago=0, campaign=None, template=None, content="Hello
     )
 
 
-def _in(sim, content, *, days_ago=0, reply_to=None, n=[0]):  # noqa: B006  (a counter for ids)
+def _in(sim, content, *, days_ago=0, reply_to=None, n=[0]):  # a counter for ids
     n[0] += 1
     return InboundMessage.objects.create(
         sender="+447911123001",

@@ -16,6 +16,7 @@ from stats.sections import SECTIONS
 
 pytestmark = pytest.mark.django_db
 
+
 def _csv(client, section, table, query="range=7d"):
     response = client.get(reverse("stats:csv", args=[section, table]) + "?" + query)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
@@ -56,7 +57,9 @@ def test_each_count_links_to_that_sims_texts_of_that_day(staff_client, world):
 
 def test_least_used_sim_today_is_named(staff_client, world):
     html = staff_client.get(reverse("stats:index")).content.decode()
-    assert re.search(r'id="least-used">Least used SIM today: <a href="[^"]+"><strong>S2</strong></a> \(1 text sent', html)
+    assert re.search(
+        r'id="least-used">Least used SIM today: <a href="[^"]+"><strong>S2</strong></a> \(1 text sent', html
+    )
 
 
 def test_delivery_per_route_and_network_and_top_errors(staff_client, world):
@@ -68,7 +71,10 @@ def test_delivery_per_route_and_network_and_top_errors(staff_client, world):
     networks = _csv(staff_client, "delivery", "delivery-by-network")
     assert networks[1][:3] == ["Net A", "5", "3"] and networks[2][:3] == ["Net B", "1", "0"]
     errors = _csv(staff_client, "delivery", "top-errors")
-    assert errors[1:] == [["S1", "Net A", "Absent subscriber", "1"], ["Default backend (locmem)", "—", "Invalid number", "1"]]
+    assert errors[1:] == [
+        ["S1", "Net A", "Absent subscriber", "1"],
+        ["Default backend (locmem)", "—", "Invalid number", "1"],
+    ]
 
 
 def test_replies_per_type_and_rates_per_campaign_and_template(staff_client, world):
@@ -87,7 +93,9 @@ def test_replies_per_type_and_rates_per_campaign_and_template(staff_client, worl
 
 def test_consent_over_time_by_source(staff_client, world):
     rows = _csv(staff_client, "consent", "consent")
-    assert rows[0][1:] == [f"{k} by {s}" for k in ("Opt-outs", "Opt-ins") for s in ("keyword", "classifier", "staff", "import")]
+    assert rows[0][1:] == [
+        f"{k} by {s}" for k in ("Opt-outs", "Opt-ins") for s in ("keyword", "classifier", "staff", "import")
+    ]
     assert rows[1][1:] == ["1", "0", "0", "0", "0", "0", "0", "0"]  # today: STOP
     assert rows[2][1:] == ["0", "0", "0", "0", "0", "0", "1", "0"]  # yesterday: staff, by phone
 

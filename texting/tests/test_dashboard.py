@@ -74,7 +74,10 @@ def test_dashboard_chart_is_inline_svg_with_every_series_and_its_text_alternativ
         assert name in svg  # the legend, as text
     yesterday = timezone.localdate() - timedelta(days=1)
     table = html[html.index("</svg>") :]
-    assert table.count("<tr><td>") == 14 and f"<tr><td>{yesterday:%-d %b}</td><td>1</td><td>1</td><td>0</td><td>0</td></tr>" in table
+    assert (
+        table.count("<tr><td>") == 14
+        and f"<tr><td>{yesterday:%-d %b}</td><td>1</td><td>1</td><td>0</td><td>0</td></tr>" in table
+    )
     assert "http" not in svg.replace("http://www.w3.org/", "").replace("http://purl.org/", "")  # nothing fetched
 
 
