@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='simcard',
             name='price_per_segment',
-            field=models.DecimalField(blank=True, decimal_places=5, help_text='Price of one SMS part (segment); empty: unknown', max_digits=8, null=True),
+            field=models.DecimalField(blank=True, decimal_places=5, help_text='Price of one SMS part; empty: unknown', max_digits=8, null=True),
         ),
     ]
