@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.db.models import Count
 from django.utils import timezone
@@ -135,9 +135,8 @@ def daily(campaign: Campaign, *, today=None, max_days: int = 60) -> tuple[list, 
     first = max(timezone.localtime(campaign.created_at).date(), today - timedelta(days=max_days - 1))
     first = min(first, today - timedelta(days=6))  # at least a week, so a new campaign's chart reads
     dates = [first + timedelta(days=i) for i in range((today - first).days + 1)]
-    start = timezone.make_aware(datetime.combine(first, time.min))
-    out = rollups.outbound_counts(by=("day", "state"), start=start, campaign_pk=campaign.pk)
-    replies = rollups.inbound_counts(by=("day",), start=start, campaign_pk=campaign.pk)
+    out = rollups.outbound_counts(by=("day", "state"), first=first, campaign_pk=campaign.pk)
+    replies = rollups.inbound_counts(by=("day",), first=first, campaign_pk=campaign.pk)
     sent, delivered = Counter(), Counter()
     for (day, state), figures in out.items():
         if state not in PENDING and state != State.REFUSED:

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class SmsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "sms"
+
+    def ready(self):
+        from sms import checks  # noqa: F401  (registers the system checks)

@@ -1,7 +1,7 @@
-"""Hourly roll-ups of outbound and inbound texts: what every dashboard and stats page reads.
+"""Daily roll-ups of outbound and inbound texts: what every dashboard and stats page reads.
 
 A page that counts a year of texts (a million rows) live cannot answer in 150 ms; a table of
-counts per UTC hour × SIM × state × campaign × template × tag × encoding can. The roll-ups
+counts per local day × SIM × state × campaign × template × tag × encoding can. The roll-ups
 are kept *exact* by database triggers (migration ``sms.0003_rollups``), not by Python hooks:
 texts change state through ``set_state``, the dispatcher's bulk ``UPDATE``s, ``refuse()``,
 recovery, the demo and test helpers' raw updates, and tomorrow through code that does not
@@ -16,26 +16,28 @@ one statement; readers add both tables. ``repair()`` recounts a range from the t
 themselves and appends the difference as one more delta, which makes it safe to run while
 texts keep changing (it takes one snapshot; nothing is deleted).
 
-Hours are UTC, so any local day is a sum of whole hours (zones whose offset is not a whole
-number of hours, e.g. India, see their days cut at the hour boundary). A text counts on the
-hour it was *queued* (``created_at``); inbound texts on the hour they were received, under
-the campaign and template of the text they answer.
+Days are local days in the zone stored in ``RollupZone`` (``settings.TIME_ZONE`` when the
+roll-ups were created); the triggers read it there. After changing ``TIME_ZONE`` run
+``manage.py compact_rollups --repair``, which stores the new zone and recounts (a system check
+warns until then). On SQLite the triggers call Django's own ``django_datetime_cast_date``
+function, registered on every connection Django opens: write to these tables through Django.
+A text counts on the day it was *queued* (``created_at``); an inbound text on the day it was
+received, under the campaign and template of the text it answers.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, models, transaction
 from django.db.models import Sum
-from django.db.models.functions import Coalesce, TruncDate
-from django.utils import timezone
+from django.db.models.functions import Coalesce
 
 
 class _OutboundKey(models.Model):
-    hour = models.DateTimeField(help_text="UTC hour the texts were queued in")
+    day = models.DateField(help_text="Local day the texts were queued on")
     sim_pk = models.IntegerField(default=0, help_text="SimCard id; 0: no SIM (the default backend)")
     backend = models.CharField(max_length=50, blank=True)
     state = models.CharField(max_length=20)
@@ -50,10 +52,10 @@ class _OutboundKey(models.Model):
         abstract = True
 
     def __str__(self):
-        return f"{self.hour:%Y-%m-%d %H}h SIM {self.sim_pk} {self.state}: {self.n}"
+        return f"{self.day} SIM {self.sim_pk} {self.state}: {self.n}"
 
 
-OUTBOUND_KEY = ("hour", "sim_pk", "backend", "state", "campaign_pk", "template_pk", "tag", "encoding")
+OUTBOUND_KEY = ("day", "sim_pk", "backend", "state", "campaign_pk", "template_pk", "tag", "encoding")
 
 
 class OutboundCount(_OutboundKey):
@@ -71,13 +73,13 @@ class OutboundCountDelta(_OutboundKey):
 
     class Meta:
         indexes = [
-            models.Index(fields=["hour"], name="sms_outdelta_hour_idx"),
+            models.Index(fields=["day"], name="sms_outdelta_day_idx"),
             models.Index(fields=["campaign_pk"], name="sms_outdelta_campaign_idx"),
         ]
 
 
 class _InboundKey(models.Model):
-    hour = models.DateTimeField(help_text="UTC hour the texts were received in")
+    day = models.DateField(help_text="Local day the texts were received on")
     sim_pk = models.IntegerField(default=0)
     backend = models.CharField(max_length=50, blank=True)
     campaign_pk = models.IntegerField(default=0, help_text="Campaign of the text it answers; 0: none")
@@ -88,10 +90,10 @@ class _InboundKey(models.Model):
         abstract = True
 
     def __str__(self):
-        return f"{self.hour:%Y-%m-%d %H}h SIM {self.sim_pk} campaign {self.campaign_pk}: {self.n}"
+        return f"{self.day} SIM {self.sim_pk} campaign {self.campaign_pk}: {self.n}"
 
 
-INBOUND_KEY = ("hour", "sim_pk", "backend", "campaign_pk", "template_pk")
+INBOUND_KEY = ("day", "sim_pk", "backend", "campaign_pk", "template_pk")
 
 
 class InboundCount(_InboundKey):
@@ -105,12 +107,25 @@ class InboundCountDelta(_InboundKey):
 
     class Meta:
         indexes = [
-            models.Index(fields=["hour"], name="sms_indelta_hour_idx"),
+            models.Index(fields=["day"], name="sms_indelta_day_idx"),
             models.Index(fields=["campaign_pk"], name="sms_indelta_campaign_idx"),
         ]
 
 
-# Hour indexes of the count tables come first in their unique key (btree prefix).
+class RollupZone(models.Model):
+    """The one time zone the roll-ups' days are counted in (one row)."""
+
+    name = models.CharField(max_length=64)
+
+    def __str__(self):
+        return self.name
+
+
+def zone() -> str:
+    return RollupZone.objects.values_list("name", flat=True).first() or "UTC"
+
+
+# The count tables' unique keys start with the day: that btree serves the range reads.
 TABLES = {
     "outbound": (OutboundCount, OutboundCountDelta, OUTBOUND_KEY, ("n", "segments")),
     "inbound": (InboundCount, InboundCountDelta, INBOUND_KEY, ("n",)),
@@ -121,21 +136,19 @@ TABLES = {
 
 
 def counts(
-    kind: str, *, by: Sequence[str], start: datetime | None = None, end: datetime | None = None, **filters
+    kind: str, *, by: Sequence[str], first: date | None = None, last: date | None = None, **filters
 ) -> dict[tuple, dict[str, int]]:
-    """{key: {"n": texts, "segments": parts}} grouped ``by`` key fields and/or ``"day"``
-    (local date), for texts queued (received) in ``[start, end)``. Two queries; zero rows
-    (texts that moved on) are left out."""
+    """{key: {"n": texts, "segments": parts}} grouped ``by`` key fields (``"day"`` among them),
+    for texts queued (received) from local day ``first`` to ``last`` included. Two queries;
+    keys whose texts all moved on (zero) are left out."""
     count_model, delta_model, _key, values = TABLES[kind]
     merged: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(values, 0))
     for model in (count_model, delta_model):
         rows = model.objects.filter(**filters)
-        if start is not None:
-            rows = rows.filter(hour__gte=start)
-        if end is not None:
-            rows = rows.filter(hour__lt=end)
-        if "day" in by:
-            rows = rows.annotate(day=TruncDate("hour", tzinfo=timezone.get_current_timezone()))
+        if first is not None:
+            rows = rows.filter(day__gte=first)
+        if last is not None:
+            rows = rows.filter(day__lte=last)
         for row in rows.values(*by).annotate(**{f"sum_{v}": Sum(v) for v in values}).order_by():
             target = merged[tuple(row[field] for field in by)]
             for v in values:
@@ -228,72 +241,101 @@ def compact() -> int:
     return folded
 
 
-def _hour_sql(column: str) -> str:
+ZONE_SQL = "(SELECT name FROM sms_rollupzone ORDER BY id LIMIT 1)"
+
+
+def _day_sql(column: str) -> str:
+    """The local day of a stored time, in the roll-ups' zone (the triggers' very expression)."""
     if connection.vendor == "postgresql":
-        return f"date_trunc('hour', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-    return f"strftime('%Y-%m-%d %H:00:00', {column})"
+        return f"({column} AT TIME ZONE {ZONE_SQL})::date"
+    return f"django_datetime_cast_date({column}, {ZONE_SQL}, 'UTC')"
 
 
 def _recount_sql(kind: str) -> tuple[str, str]:
     """(SELECT of the exact counts from the texts, the time column to bound it by)."""
     if kind == "outbound":
         return (
-            f"SELECT {_hour_sql('m.created_at')} AS hour, COALESCE(m.sim_id, 0) AS sim_pk, m.backend AS backend, "  # noqa: S608
+            f"SELECT {_day_sql('m.created_at')} AS day, COALESCE(m.sim_id, 0) AS sim_pk, m.backend AS backend, "  # noqa: S608
             "m.state AS state, COALESCE(m.campaign_id, 0) AS campaign_pk, COALESCE(m.template_id, 0) AS template_pk, "
             "m.tag AS tag, m.encoding AS encoding, 1 AS n, m.segments AS segments FROM sms_outboundmessage m",
             "m.created_at",
         )
     return (
-        f"SELECT {_hour_sql('m.received_at')} AS hour, COALESCE(m.sim_id, 0) AS sim_pk, m.backend AS backend, "  # noqa: S608
+        f"SELECT {_day_sql('m.received_at')} AS day, COALESCE(m.sim_id, 0) AS sim_pk, m.backend AS backend, "  # noqa: S608
         "COALESCE(o.campaign_id, 0) AS campaign_pk, COALESCE(o.template_id, 0) AS template_pk, 1 AS n "
         "FROM sms_inboundmessage m LEFT JOIN sms_outboundmessage o ON o.id = m.in_reply_to_id",
         "m.received_at",
     )
 
 
-def _difference_sql(kind: str, start: datetime | None, end: datetime | None) -> tuple[str, list, tuple]:
-    """SELECT of (key, recount - roll-up) for every key of ``[start, end)`` that is off."""
+def _difference_sql(kind: str, first: date | None, last: date | None) -> tuple[str, list, tuple]:
+    """SELECT of (key, recount - roll-up) for every key of days ``first``..``last`` that is off."""
     count_model, delta_model, key, values = TABLES[kind]
     recount, time_column = _recount_sql(kind)
-    bounds = [(op, connection.ops.adapt_datetimefield_value(b)) for op, b in ((">=", start), ("<", end)) if b]
-    base_where = " AND ".join(f"{time_column} {op} %s" for op, _ in bounds)
-    hour_where = " AND ".join(f"hour {op} %s" for op, _ in bounds)
-    base_where = f" WHERE {base_where}" if bounds else ""
-    hour_where = f" WHERE {hour_where}" if bounds else ""
-    params = [b for _, b in bounds] * 3
+    days = [(op, connection.ops.adapt_datefield_value(b)) for op, b in ((">=", first), ("<=", last)) if b]
+    day_where = (" WHERE " + " AND ".join(f"day {op} %s" for op, _ in days)) if days else ""
+    # A bound on the indexed time column (a day of margin covers any zone) so a recount of
+    # recent days reads recent texts only; the exact cut is on the computed day.
+    times, time_params = [], []
+    if first:
+        times.append(f"{time_column} >= %s")
+        time_params.append(connection.ops.adapt_datetimefield_value(_utc_midnight(first - timedelta(days=1))))
+    if last:
+        times.append(f"{time_column} < %s")
+        time_params.append(connection.ops.adapt_datetimefield_value(_utc_midnight(last + timedelta(days=2))))
+    if times:
+        recount += " WHERE " + " AND ".join(times)
+    params = time_params + [b for _, b in days] * 3
     cols, vals = ", ".join(key), ", ".join(values)
     neg = ", ".join(f"-{v}" for v in values)
     sums = ", ".join(f"SUM({v})" for v in values)
     differs = " OR ".join(f"SUM({v}) <> 0" for v in values)
     sql = (
         f"SELECT {cols}, {sums} FROM ("  # noqa: S608  (model identifiers; values are parameters)
-        f"SELECT {cols}, {vals} FROM ({recount}{base_where}) r "
-        f"UNION ALL SELECT {cols}, {neg} FROM {count_model._meta.db_table}{hour_where} "
-        f"UNION ALL SELECT {cols}, {neg} FROM {delta_model._meta.db_table}{hour_where}"
+        f"SELECT {cols}, {vals} FROM ({recount}) r{day_where} "
+        f"UNION ALL SELECT {cols}, {neg} FROM {count_model._meta.db_table}{day_where} "
+        f"UNION ALL SELECT {cols}, {neg} FROM {delta_model._meta.db_table}{day_where}"
         f") t GROUP BY {cols} HAVING {differs}"
     )
     return sql, params, (delta_model._meta.db_table, cols, vals)
 
 
-def repair(*, start: datetime | None = None, end: datetime | None = None, kinds: Iterable[str] = TABLES) -> int:
-    """Recount ``[start, end)`` (whole hours; all time by default) from the texts and append
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def repair(*, first: date | None = None, last: date | None = None, kinds: Iterable[str] = TABLES) -> int:
+    """Recount days ``first``..``last`` (all time by default) from the texts and append
     the difference to the deltas, in one statement (one snapshot: a text changing meanwhile is
     counted once, by the recount or by its own trigger's delta). Returns the keys that were off."""
     fixed = 0
     for kind in kinds:
-        sql, params, (delta_table, cols, vals) = _difference_sql(kind, start, end)
+        sql, params, (delta_table, cols, vals) = _difference_sql(kind, first, last)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {delta_table} ({cols}, {vals}) {sql}", params)
             fixed += cursor.rowcount
     return fixed
 
 
-def drift(*, start: datetime | None = None, end: datetime | None = None) -> dict[str, list[tuple]]:
+def drift(*, first: date | None = None, last: date | None = None) -> dict[str, list[tuple]]:
     """Keys where the roll-up and a recount disagree (empty lists when exact). Read-only."""
     result = {}
     for kind in TABLES:
-        sql, params, _ = _difference_sql(kind, start, end)
+        sql, params, _ = _difference_sql(kind, first, last)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             result[kind] = cursor.fetchall()
     return result
+
+
+def set_zone(name: str) -> bool:
+    """Count days in zone ``name`` from now on (then ``repair()`` recounts). True if it changed."""
+    with transaction.atomic():
+        current = RollupZone.objects.select_for_update().order_by("pk").first()
+        if current and current.name == name:
+            return False
+        if current:
+            RollupZone.objects.filter(pk=current.pk).update(name=name)
+        else:
+            RollupZone.objects.create(name=name)
+    return True

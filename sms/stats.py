@@ -40,12 +40,12 @@ def local_midnight(day: date) -> datetime:
 def _by_day_and_state(days: int) -> tuple[list[date], dict[tuple, int]]:
     last = timezone.localdate()
     dates = [last - timedelta(days=n) for n in range(days - 1, -1, -1)]
-    rows = rollups.outbound_counts(by=("day", "state"), start=local_midnight(dates[0]))
+    rows = rollups.outbound_counts(by=("day", "state"), first=dates[0])
     return dates, {key: figures["n"] for key, figures in rows.items()}
 
 
 def _received(dates: list[date]) -> Counter:
-    rows = rollups.inbound_counts(by=("day",), start=local_midnight(dates[0]))
+    rows = rollups.inbound_counts(by=("day",), first=dates[0])
     return Counter({day: figures["n"] for (day,), figures in rows.items()})
 
 

@@ -74,8 +74,8 @@ def per_sim_per_day(period: Period) -> tuple[Table, dict]:
     """A row a day (newest first), two columns a route (sent, received), each count linked to
     that route's texts of that day; and the least-used active SIM today."""
     sims = _sims()
-    out = rollups.outbound_counts(by=("day", "sim_pk", "backend"), start=period.start, end=period.end)
-    inb = rollups.inbound_counts(by=("day", "sim_pk", "backend"), start=period.start, end=period.end)
+    out = rollups.outbound_counts(by=("day", "sim_pk", "backend"), first=period.first, last=period.last)
+    inb = rollups.inbound_counts(by=("day", "sim_pk", "backend"), first=period.first, last=period.last)
     cells: dict[tuple, Counter] = defaultdict(Counter)
     for (day, sim_pk, backend), figures in out.items():
         cells[(day, _route(sim_pk, backend))]["out"] += figures["n"]
@@ -111,8 +111,8 @@ def per_sim_per_day(period: Period) -> tuple[Table, dict]:
 
 def daily_series(period: Period) -> dict[str, list[int]]:
     """Sent (left the building), failed and received per day, for the chart above the table."""
-    out = rollups.outbound_counts(by=("day", "state"), start=period.start, end=period.end)
-    inb = rollups.inbound_counts(by=("day",), start=period.start, end=period.end)
+    out = rollups.outbound_counts(by=("day", "state"), first=period.first, last=period.last)
+    inb = rollups.inbound_counts(by=("day",), first=period.first, last=period.last)
     series = {"sent": Counter(), "failed": Counter(), "received": Counter()}
     for (day, state), figures in out.items():
         if state in SENT_STATES:
@@ -161,7 +161,7 @@ DELIVERY_HEADERS = [
 
 def delivery(period: Period) -> tuple[Table, Table]:
     sims = _sims()
-    rows = rollups.outbound_counts(by=("sim_pk", "backend", "state"), start=period.start, end=period.end)
+    rows = rollups.outbound_counts(by=("sim_pk", "backend", "state"), first=period.first, last=period.last)
     by_route: dict[tuple, Counter] = defaultdict(Counter)
     by_network: dict[str, Counter] = defaultdict(Counter)
     for (sim_pk, backend, state), figures in rows.items():
@@ -255,18 +255,24 @@ def clicks(*, field: str, pks, period: Period) -> dict[int, int] | None:
         from links.stats import clicks as link_clicks  # optional, higher-level app
     except ImportError:
         return None
-    return link_clicks(field=field, pks=list(pks), start=period.start, end=period.end)
+    return link_clicks(field=field, pks=list(pks), first=period.first, last=period.last)
 
 
 def rates(period: Period, *, by: str) -> Table:
     """Texts sent, replies, reply rate, opt-outs and opt-out rate per campaign or template."""
     key = f"{by}_pk"
     sent = Counter()
-    for (pk, state), figures in rollups.outbound_counts(by=(key, "state"), start=period.start, end=period.end).items():
+    for (pk, state), figures in rollups.outbound_counts(
+        by=(key, "state"), first=period.first, last=period.last
+    ).items():
         if pk and state in SENT_STATES:
             sent[pk] += figures["n"]
     replies = Counter(
-        {pk: f["n"] for (pk,), f in rollups.inbound_counts(by=(key,), start=period.start, end=period.end).items() if pk}
+        {
+            pk: f["n"]
+            for (pk,), f in rollups.inbound_counts(by=(key,), first=period.first, last=period.last).items()
+            if pk
+        }
     )
     opt_outs = _opt_outs(period, by)
     pks = sorted(set(sent) | set(replies), reverse=True)
@@ -334,7 +340,7 @@ def consent(period: Period) -> tuple[Table, dict[str, list[int]]]:
 def cost(period: Period) -> tuple[Table, dict]:
     """Segments charged per route and their estimated cost at the SIM's price per segment."""
     sims = _sims()
-    rows = rollups.outbound_counts(by=("sim_pk", "backend", "encoding", "state"), start=period.start, end=period.end)
+    rows = rollups.outbound_counts(by=("sim_pk", "backend", "encoding", "state"), first=period.first, last=period.last)
     per_route: dict[tuple, Counter] = defaultdict(Counter)
     for (sim_pk, backend, encoding, state), figures in rows.items():
         if state not in CHARGED:

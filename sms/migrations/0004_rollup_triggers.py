@@ -1,5 +1,5 @@
 """Triggers that keep the roll-ups exact (see sms/rollups.py), then a first count of the texts
-already stored.
+already stored, in local days of settings.TIME_ZONE (stored in sms_rollupzone).
 
 PostgreSQL: statement-level triggers with transition tables, so a bulk UPDATE of 200 rows
 appends one grouped delta row per key that changed, not 400 rows. SQLite: row triggers,
@@ -9,17 +9,26 @@ so this migration keeps meaning what it meant when it ran.
 
 from django.db import migrations
 
-OUT_KEY = "hour, sim_pk, backend, state, campaign_pk, template_pk, tag, encoding"
-IN_KEY = "hour, sim_pk, backend, campaign_pk, template_pk"
+OUT_KEY = "day, sim_pk, backend, state, campaign_pk, template_pk, tag, encoding"
+IN_KEY = "day, sim_pk, backend, campaign_pk, template_pk"
 
 
-def _pg_hour(column):
-    return f"date_trunc('hour', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+# The local day in the roll-ups' zone (one row of sms_rollupzone; see sms/rollups.py).
+ZONE = "(SELECT name FROM sms_rollupzone ORDER BY id LIMIT 1)"
+
+
+def _pg_day(column):
+    return f"({column} AT TIME ZONE {ZONE})::date"
+
+
+def _lite_day(column):
+    # Django registers this function on every SQLite connection it opens (USE_TZ: stored UTC).
+    return f"django_datetime_cast_date({column}, {ZONE}, 'UTC')"
 
 
 def _pg_out_select(alias, sign):
     return (
-        f"SELECT {_pg_hour(alias + '.created_at')} AS hour, COALESCE({alias}.sim_id, 0) AS sim_pk, "
+        f"SELECT {_pg_day(alias + '.created_at')} AS day, COALESCE({alias}.sim_id, 0) AS sim_pk, "
         f"{alias}.backend, {alias}.state, COALESCE({alias}.campaign_id, 0) AS campaign_pk, "
         f"COALESCE({alias}.template_id, 0) AS template_pk, {alias}.tag, {alias}.encoding, "
         f"{sign} AS n, {sign} * {alias}.segments AS segments FROM {{table}} {alias}"
@@ -28,7 +37,7 @@ def _pg_out_select(alias, sign):
 
 def _pg_in_select(alias, sign):
     return (
-        f"SELECT {_pg_hour(alias + '.received_at')} AS hour, COALESCE({alias}.sim_id, 0) AS sim_pk, "
+        f"SELECT {_pg_day(alias + '.received_at')} AS day, COALESCE({alias}.sim_id, 0) AS sim_pk, "
         f"{alias}.backend, COALESCE(o.campaign_id, 0) AS campaign_pk, COALESCE(o.template_id, 0) AS template_pk, "
         f"{sign} AS n FROM {{table}} {alias} LEFT JOIN sms_outboundmessage o ON o.id = {alias}.in_reply_to_id"
     )
@@ -86,7 +95,7 @@ DROP FUNCTION IF EXISTS sms_inbound_rollup();
 
 def _lite_out_values(row, sign):
     return (
-        f"(strftime('%Y-%m-%d %H:00:00', {row}.created_at), COALESCE({row}.sim_id, 0), {row}.backend, {row}.state, "
+        f"({_lite_day(row + '.created_at')}, COALESCE({row}.sim_id, 0), {row}.backend, {row}.state, "
         f"COALESCE({row}.campaign_id, 0), COALESCE({row}.template_id, 0), {row}.tag, {row}.encoding, "
         f"{sign}, {sign} * {row}.segments)"
     )
@@ -95,7 +104,7 @@ def _lite_out_values(row, sign):
 def _lite_in_values(row, sign):
     outbound = f"(SELECT {{}} FROM sms_outboundmessage WHERE id = {row}.in_reply_to_id)"
     return (
-        f"(strftime('%Y-%m-%d %H:00:00', {row}.received_at), COALESCE({row}.sim_id, 0), {row}.backend, "
+        f"({_lite_day(row + '.received_at')}, COALESCE({row}.sim_id, 0), {row}.backend, "
         f"COALESCE({outbound.format('campaign_id')}, 0), COALESCE({outbound.format('template_id')}, 0), {sign})"
     )
 
@@ -144,6 +153,9 @@ FIRST_COUNT = {
 
 
 def forward(apps, schema_editor):
+    from django.conf import settings
+
+    apps.get_model("sms", "RollupZone").objects.create(name=settings.TIME_ZONE)
     connection = schema_editor.connection
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -154,17 +166,16 @@ def forward(apps, schema_editor):
             for statement in LITE_FORWARD:
                 cursor.execute(statement)
             cursor.execute(
-                f"INSERT INTO sms_outboundcount ({OUT_KEY}, n, segments) SELECT hour, sim_pk, backend, state, "
-                "campaign_pk, template_pk, tag, encoding, SUM(n), SUM(segments) FROM (SELECT "
-                "strftime('%Y-%m-%d %H:00:00', created_at) AS hour, COALESCE(sim_id, 0) AS sim_pk, backend, state, "
+                f"INSERT INTO sms_outboundcount ({OUT_KEY}, n, segments) SELECT {OUT_KEY}, SUM(n), SUM(segments) "
+                f"FROM (SELECT {_lite_day('created_at')} AS day, COALESCE(sim_id, 0) AS sim_pk, backend, state, "
                 "COALESCE(campaign_id, 0) AS campaign_pk, COALESCE(template_id, 0) AS template_pk, tag, encoding, "
                 f"1 AS n, segments FROM sms_outboundmessage) t GROUP BY {OUT_KEY}"
             )
             cursor.execute(
-                f"INSERT INTO sms_inboundcount ({IN_KEY}, n) SELECT hour, sim_pk, backend, campaign_pk, template_pk, "
-                "SUM(n) FROM (SELECT strftime('%Y-%m-%d %H:00:00', m.received_at) AS hour, COALESCE(m.sim_id, 0) "
-                "AS sim_pk, m.backend, COALESCE(o.campaign_id, 0) AS campaign_pk, COALESCE(o.template_id, 0) "
-                "AS template_pk, 1 AS n FROM sms_inboundmessage m LEFT JOIN sms_outboundmessage o "
+                f"INSERT INTO sms_inboundcount ({IN_KEY}, n) SELECT {IN_KEY}, SUM(n) FROM (SELECT "
+                f"{_lite_day('m.received_at')} AS day, COALESCE(m.sim_id, 0) AS sim_pk, m.backend, "
+                "COALESCE(o.campaign_id, 0) AS campaign_pk, COALESCE(o.template_id, 0) AS template_pk, 1 AS n "
+                "FROM sms_inboundmessage m LEFT JOIN sms_outboundmessage o "
                 f"ON o.id = m.in_reply_to_id) t GROUP BY {IN_KEY}"
             )
         else:  # pragma: no cover

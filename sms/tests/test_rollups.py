@@ -68,7 +68,7 @@ def test_counts_by_day_and_state_match_hand_counted_texts():
     a.set_state(State.SENT)
     a.set_state(State.DELIVERED)
     b.set_state(State.ERROR)
-    rows = rollups.outbound_counts(by=("state", "encoding"), start=now - timedelta(hours=1))
+    rows = rollups.outbound_counts(by=("state", "encoding"), first=timezone.localdate())
     assert rows == {
         ("delivered", "gsm7"): {"n": 1, "segments": 1},
         ("error", "gsm7"): {"n": 1, "segments": 1},
@@ -138,9 +138,26 @@ def test_compact_rollups_command_folds_and_repairs():
     from django.core.management import call_command
 
     create_message()
-    rollups.OutboundCount.objects.create(hour=timezone.now(), state="sent", encoding="gsm7", n=3)
+    rollups.OutboundCount.objects.create(day=timezone.localdate(), state="sent", encoding="gsm7", n=3)
     out = StringIO()
     call_command("compact_rollups", "--repair", stdout=out)
     assert "2 delta rows folded, 1 keys corrected" in out.getvalue()
     assert rollups.OutboundCountDelta.objects.count() == 0
     assert rollups.totals(rollups.outbound_counts(by=("state",))) == {"waiting": 1}
+
+
+@pytest.mark.django_db
+def test_a_text_counts_on_its_local_day_and_a_new_zone_is_recounted():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    message = create_message()
+    late = datetime(2026, 7, 1, 23, 30, tzinfo=london)  # 22:30 UTC, still 1 July in London
+    OutboundMessage.objects.filter(pk=message.pk).update(created_at=late)
+    days = rollups.totals(rollups.outbound_counts(by=("day",)))
+    assert days == {late.date(): 1}
+    assert rollups.set_zone("Asia/Tokyo") is True  # 07:30 on 2 July there
+    rollups.repair()
+    assert rollups.totals(rollups.outbound_counts(by=("day",))) == {late.date() + timedelta(days=1): 1}
+    assert rollups.drift() == {"outbound": [], "inbound": []}

@@ -1,0 +1,25 @@
+"""System checks of the messaging core."""
+
+from django.conf import settings
+from django.core.checks import Tags, Warning, register
+from django.db import DatabaseError
+
+
+@register(Tags.database)
+def rollup_zone(app_configs, **kwargs):
+    """The roll-ups count days in the zone they were created in; a new TIME_ZONE needs a recount."""
+    from sms.rollups import RollupZone
+
+    try:
+        stored = RollupZone.objects.values_list("name", flat=True).first()
+    except DatabaseError:  # not migrated yet
+        return []
+    if stored and stored != settings.TIME_ZONE:
+        return [
+            Warning(
+                f"The roll-ups count days in {stored}, TIME_ZONE is {settings.TIME_ZONE}.",
+                hint="Run manage.py compact_rollups --repair to recount them in the new zone.",
+                id="sms.W001",
+            )
+        ]
+    return []
