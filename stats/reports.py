@@ -206,21 +206,27 @@ def _names(model, pks) -> dict[int, str]:
     return dict(model.objects.filter(pk__in=[pk for pk in pks if pk]).values_list("pk", "name"))
 
 
-def replies_by_type(period: Period) -> Table:
-    """Replies received in the period to each campaign's texts, per reply type."""
-    rows = (
+def reply_rows(period: Period) -> list[tuple]:
+    """(campaign, template, reply type, keyword, n) of the replies received in the period to
+    our texts: one join, shared by the reply tables of the page."""
+    return list(
         Reply.objects.filter(
             message__received_at__gte=period.start,
             message__received_at__lt=period.end,
-            message__in_reply_to__campaign__isnull=False,
+            message__in_reply_to__isnull=False,
         )
-        .values_list("message__in_reply_to__campaign", "reply_type_id")
+        .values_list("message__in_reply_to__campaign", "message__in_reply_to__template", "reply_type_id", "keyword")
         .annotate(n=Count("pk"))
         .order_by()
     )
+
+
+def replies_by_type(period: Period, rows: list[tuple] | None = None) -> Table:
+    """Replies received in the period to each campaign's texts, per reply type."""
     counts: dict[int, Counter] = defaultdict(Counter)
-    for campaign_pk, type_pk, n in rows:
-        counts[campaign_pk][type_pk] += n
+    for campaign_pk, _template, type_pk, _keyword, n in reply_rows(period) if rows is None else rows:
+        if campaign_pk:
+            counts[campaign_pk][type_pk] += n
     types = list(ReplyType.objects.values_list("pk", "name"))
     names = _names(Campaign, counts)
     headers = ["Campaign", *(name for _, name in types), "Not sorted", "Total"]
@@ -233,17 +239,15 @@ def replies_by_type(period: Period) -> Table:
     return table
 
 
-def _opt_outs(period: Period, field: str) -> Counter:
-    """Replies received in the period that opted the sender out, per campaign or template."""
-    rows = (
-        Reply.objects.filter(message__received_at__gte=period.start, message__received_at__lt=period.end)
-        .filter(Q(keyword="stop") | Q(reply_type__action=ReplyType.Action.OPT_OUT))
-        .exclude(**{f"message__in_reply_to__{field}": None})
-        .values_list(f"message__in_reply_to__{field}")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return Counter(dict(rows))
+def _opt_outs(rows: list[tuple], index: int) -> Counter:
+    """Replies that opted the sender out (STOP, or sorted into an opt-out type), per campaign
+    (``index`` 0) or template (1)."""
+    opt_out_types = set(ReplyType.objects.filter(action=ReplyType.Action.OPT_OUT).values_list("pk", flat=True))
+    counts = Counter()
+    for row in rows:
+        if row[index] and (row[3] == "stop" or row[2] in opt_out_types):
+            counts[row[index]] += row[4]
+    return counts
 
 
 def clicks(*, field: str, pks, period: Period) -> dict[int, int] | None:
@@ -258,7 +262,7 @@ def clicks(*, field: str, pks, period: Period) -> dict[int, int] | None:
     return link_clicks(field=field, pks=list(pks), first=period.first, last=period.last)
 
 
-def rates(period: Period, *, by: str) -> Table:
+def rates(period: Period, *, by: str, rows: list[tuple] | None = None) -> Table:
     """Texts sent, replies, reply rate, opt-outs and opt-out rate per campaign or template."""
     key = f"{by}_pk"
     sent = Counter()
@@ -274,7 +278,7 @@ def rates(period: Period, *, by: str) -> Table:
             if pk
         }
     )
-    opt_outs = _opt_outs(period, by)
+    opt_outs = _opt_outs(reply_rows(period) if rows is None else rows, 0 if by == "campaign" else 1)
     pks = sorted(set(sent) | set(replies), reverse=True)
     names = _names(Campaign if by == "campaign" else Template, pks)
     clicked = clicks(field=by, pks=pks, period=period)

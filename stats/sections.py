@@ -23,11 +23,12 @@ def delivery(period: Period) -> dict:
 
 
 def replies(period: Period) -> dict:
+    rows = reports.reply_rows(period)
     return {
         "tables": [
-            reports.replies_by_type(period),
-            reports.rates(period, by="campaign"),
-            reports.rates(period, by="template"),
+            reports.replies_by_type(period, rows),
+            reports.rates(period, by="campaign", rows=rows),
+            reports.rates(period, by="template", rows=rows),
         ]
     }
 

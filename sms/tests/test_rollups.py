@@ -61,7 +61,6 @@ def test_rollup_agrees_with_a_recount_after_random_changes():
 
 @pytest.mark.django_db
 def test_counts_by_day_and_state_match_hand_counted_texts():
-    now = timezone.now()
     a = create_message("+447911123001", "Hi")
     b = create_message("+447911123002", "Hi")
     create_message("+447911123003", "Olá ’")  # UCS-2
