@@ -114,7 +114,9 @@ def _wrap(svg: str, *, title: str, summary: str, headers: Sequence, rows: Sequen
     svg = svg.replace("<svg", opening, 1)
     svg = re.sub(r"(<svg[^>]*>)", lambda m: m.group(1) + f"<title>{escape(label)}</title>", svg, count=1)
     table = format_html(
-        '<table class="visually-hidden"><caption>{}</caption><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+        # A div hides it: a table ignores the 1px width of .visually-hidden and would widen phones.
+        '<div class="visually-hidden"><table><caption>{}</caption><thead><tr>{}</tr></thead><tbody>{}</tbody>'
+        "</table></div>",
         title,
         format_html_join("", "<th>{}</th>", ((h,) for h in headers)),
         mark_safe(  # noqa: S308  (each cell escaped by format_html_join)

@@ -63,6 +63,10 @@ def _in(sim, content, *, days_ago=0, reply_to=None, n=[0]):  # a counter for ids
 
 @pytest.fixture
 def world(db):
+    from replies.testing import ensure_reply_types
+
+    if not ReplyType.objects.exists():  # a transactional (browser) test's flush removed them
+        ensure_reply_types()
     s1 = create_sim(name="S1", network=create_network("Net A"), price_per_segment=Decimal("0.04"), currency="GBP")
     s2 = create_sim(name="S2", network=create_network("Net B"), number="+447700900002")
     template = Template.objects.create(name="Group A", slug="group-a", body="Hello {name}")
