@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -25,7 +26,13 @@ def load(stdout) -> None:
     Network.objects.create(name="O2 UK", kind=Network.Kind.OPERATOR, carrier_names="O2", mcc_mnc="23410")
     gateway = Network.objects.create(name="Simulated gateway", kind=Network.Kind.GATEWAY)
     account = SimCard.objects.create(
-        network=gateway, name="Demo gateway account", backend="simulated", daily_limit=500, priority=1
+        network=gateway,
+        name="Demo gateway account",
+        backend="simulated",
+        daily_limit=500,
+        priority=1,
+        price_per_segment=Decimal("0.032"),  # the Stats page's cost estimate
+        currency="GBP",
     )
     SimCard.objects.create(
         network=vodafone,

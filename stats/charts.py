@@ -110,7 +110,7 @@ def _svg(figure, salt: str) -> str:
 def _wrap(svg: str, *, title: str, summary: str, headers: Sequence, rows: Sequence[Sequence]) -> SafeString:
     """The SVG labelled for screen readers, followed by the same figures as a hidden table."""
     label = f"{title}. {summary}" if summary else title
-    opening = format_html('<svg role="img" aria-label="{}" class="chart w-100 h-auto"', label)
+    opening = format_html('<svg role="img" aria-label="{}" class="chart w-100 h-auto" style="max-height: 22rem"', label)
     svg = svg.replace("<svg", opening, 1)
     svg = re.sub(r"(<svg[^>]*>)", lambda m: m.group(1) + f"<title>{escape(label)}</title>", svg, count=1)
     table = format_html(

@@ -52,7 +52,7 @@ def _route_name(route: tuple, sims: dict[int, SimCard]) -> str:
     sim_pk, backend = route
     if sim_pk:
         return str(sims[sim_pk]) if sim_pk in sims else f"SIM {sim_pk} (deleted)"
-    return f"Default backend ({backend or 'none'})"
+    return f"Default backend ({backend})" if backend else "No route yet (queued, refused)"
 
 
 def _route(sim_pk: int, backend: str) -> tuple:

@@ -4,6 +4,7 @@ download a table as CSV, and read it all on a phone."""
 import csv
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -50,7 +51,7 @@ def test_stats_page_range_cell_to_day_list_and_csv(staff_page, live_server, worl
     page.go_back()
     with page.expect_download() as download:
         page.click("[data-csv='texts-per-sim']")
-    rows = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
     assert rows[0][:3] == ["Day", "S1 sent", "S1 received"]
     assert rows[1][:3] == [f"{timezone.localdate():%Y-%m-%d}", "4", "2"] and rows[-1][0] == "Total"
 
