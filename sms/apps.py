@@ -6,4 +6,7 @@ class SmsConfig(AppConfig):
     name = "sms"
 
     def ready(self):
-        from sms import checks  # noqa: F401  (registers the system checks)
+        from sms import checks, exports
+
+        checks.register()
+        exports.register_all()

@@ -1,11 +1,14 @@
 """System checks of the messaging core."""
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core import checks
 from django.db import DatabaseError
 
 
-@register(Tags.database)
+def register() -> None:
+    checks.register(rollup_zone, checks.Tags.database)
+
+
 def rollup_zone(app_configs, **kwargs):
     """The roll-ups count days in the zone they were created in; a new TIME_ZONE needs a recount."""
     from sms.rollups import RollupZone
@@ -16,7 +19,7 @@ def rollup_zone(app_configs, **kwargs):
         return []
     if stored and stored != settings.TIME_ZONE:
         return [
-            Warning(
+            checks.Warning(
                 f"The roll-ups count days in {stored}, TIME_ZONE is {settings.TIME_ZONE}.",
                 hint="Run manage.py compact_rollups --repair to recount them in the new zone.",
                 id="sms.W001",

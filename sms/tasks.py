@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from sms import delivery, dispatch, rollups
+from sms import delivery, dispatch, receiving, rollups
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,18 @@ def recover_stuck() -> dict[str, int]:
 def compact_rollups() -> int:
     """Fold the roll-up deltas into the counts (``compact_rollups``)."""
     return rollups.compact()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_inbound(pk: int) -> bool:
+    """Run the deferred inbound steps (classifier, auto-replies) of one stored text, once."""
+    return receiving.run_deferred(pk)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def recover_inbound() -> dict[str, int]:
+    """Finish inbound texts whose pipeline was interrupted or asked to be run again."""
+    return receiving.recover_inbound()
 
 
 def kick_dispatcher() -> None:

@@ -193,6 +193,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sms", "0003_rollups")]
+    dependencies = [("sms", "0004_rollups")]
 
     operations = [migrations.RunPython(forward, backward)]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sms', '0002_replies_opt_out_confirmation'),
+        ('sms', '0003_inbound_pipeline_state'),
     ]
 
     operations = [
