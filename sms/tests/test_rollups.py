@@ -160,3 +160,18 @@ def test_a_text_counts_on_its_local_day_and_a_new_zone_is_recounted():
     rollups.repair()
     assert rollups.totals(rollups.outbound_counts(by=("day",))) == {late.date() + timedelta(days=1): 1}
     assert rollups.drift() == {"outbound": [], "inbound": []}
+
+
+@pytest.mark.django_db
+def test_a_changed_time_zone_is_reported_until_the_roll_ups_are_recounted(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from sms.checks import rollup_zone
+
+    assert rollup_zone(None) == []
+    settings.TIME_ZONE = "America/New_York"
+    assert [w.id for w in rollup_zone(None)] == ["sms.W001"]
+    call_command("compact_rollups", "--repair", stdout=StringIO())
+    assert rollup_zone(None) == [] and rollups.zone() == "America/New_York"
