@@ -75,6 +75,7 @@ def fill(args) -> dict:
     from modems.models import Network, SimCard
     from replies.models import ReplyType
     from sms import rollups
+    from sms.models import InboundMessage, OutboundMessage
 
     rng = random.Random(12)
     now = datetime.now(UTC)
@@ -101,42 +102,34 @@ def fill(args) -> dict:
     t0 = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")  # no triggers while loading
-        cols = (
-            "reference, created_at, changed_at, sent_at, delivered_at, recipient, sender, content, template_slug, "
-            "template_id, state, backend, error, extra_data, extra_sender_data, tag, number_of_send_attempts, retry, "
-            "external_id, encoding, segments, sim_id, campaign_id"
-        )
         raw = cursor.cursor
-        with raw.copy(f"COPY sms_outboundmessage ({cols}) FROM STDIN") as copy:
+        out = _Copier(raw, OutboundMessage)
+        with out.copy() as write:
             for i in range(args.outbound):
                 created = now - timedelta(seconds=rng.random() * 365 * 86400)
                 state = rng.choices(names, weights)[0]
                 sent = created + timedelta(seconds=30) if state in ("delivered", "sent", "error_update") else None
                 in_campaign = rng.random() < 0.7
                 campaign = campaigns[min(39, int((365 - (now - created).days) / 9.2))] if in_campaign else None
-                template = templates[i % 8] if in_campaign else None
                 ucs2 = rng.random() < 0.05
-                copy.write_row(
-                    (
-                        uuid.uuid4(), created, created, sent, sent if state == "delivered" else None,
-                        f"+4479{i:08d}", "", "Hello, your order is ready’" if ucs2 else "Hello, your order is ready",
-                        "", template.pk if template else None, state, "locmem",
-                        rng.choice(ERRORS[state]) if state in ERRORS else "", "{}", "{}",
-                        "first" if in_campaign else "", 1, True, f"x{i}", "ucs2" if ucs2 else "gsm7",
-                        1 + (rng.random() < 0.1), sims[i % 4].pk, campaign.pk if campaign else None,
-                    )
+                write(
+                    reference=uuid.uuid4(), created_at=created, changed_at=created, sent_at=sent,
+                    delivered_at=sent if state == "delivered" else None, recipient=f"+4479{i:08d}",
+                    content="Hello, your order is ready’" if ucs2 else "Hello, your order is ready",
+                    template_id=templates[i % 8].pk if in_campaign else None, state=state, backend="locmem",
+                    error=rng.choice(ERRORS[state]) if state in ERRORS else "", tag="first" if in_campaign else "",
+                    number_of_send_attempts=1, external_id=f"x{i}", encoding="ucs2" if ucs2 else "gsm7",
+                    segments=1 + (rng.random() < 0.1), sim_id=sims[i % 4].pk,
+                    campaign_id=campaign.pk if campaign else None,
                 )  # fmt: skip
         cursor.execute("SELECT MIN(id) FROM sms_outboundmessage")
         first_id = cursor.fetchone()[0]
-        with raw.copy(
-            "COPY sms_inboundmessage (sender, recipient, content, received_at, backend, external_id, raw, sim_id, "
-            "in_reply_to_id) FROM STDIN"
-        ) as copy:
+        with _Copier(raw, InboundMessage).copy() as write:
             for i in range(args.inbound):
-                received = now - timedelta(seconds=rng.random() * 365 * 86400)
-                copy.write_row(
-                    (f"+4479{i:08d}", "", rng.choice(["Thanks", "STOP", "what time?"]), received, "locmem", f"in{i}",
-                     "{}", sims[i % 4].pk, first_id + rng.randrange(args.outbound))
+                write(
+                    sender=f"+4479{i:08d}", content=rng.choice(["Thanks", "STOP", "what time?"]),
+                    received_at=now - timedelta(seconds=rng.random() * 365 * 86400), backend="locmem",
+                    external_id=f"in{i}", sim_id=sims[i % 4].pk, in_reply_to_id=first_id + rng.randrange(args.outbound),
                 )  # fmt: skip
         cursor.execute(
             "INSERT INTO replies_reply (message_id, reply_type_id, source, keyword, needs_review, note) "
@@ -160,6 +153,49 @@ def fill(args) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {"load_s": loaded, "rollup_s": counted, "keys": keys, "sim": sims[0].pk, "campaign": campaigns[-5].pk}
+
+
+class _Copier:
+    """COPY rows of a model given as keyword arguments; every other column gets its field's
+    default, so columns other branches add (with a default) need no change here."""
+
+    def __init__(self, raw_cursor, model):
+        from django.db import connection
+
+        self.raw = raw_cursor
+        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        self.defaults = {
+            f.attname: f.get_db_prep_save(f.get_default(), connection)
+            for f in self.fields
+            if f.has_default() or not f.null  # "" for a blank CharField, as the ORM would store
+        }
+        self.connection = connection
+        self.table = model._meta.db_table
+
+    def copy(self):
+        from contextlib import contextmanager
+
+        columns = ", ".join(f.column for f in self.fields)
+        json_fields = {f.attname for f in self.fields if f.get_internal_type() == "JSONField"}
+
+        @contextmanager
+        def writer():
+            with self.raw.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy:
+
+                def write(**values):
+                    row = []
+                    for f in self.fields:
+                        if f.attname in values:
+                            row.append(values[f.attname])
+                        elif f.attname in json_fields:
+                            row.append("{}")
+                        else:
+                            row.append(self.defaults.get(f.attname))
+                    copy.write_row(row)
+
+                yield write
+
+        return writer()
 
 
 def timed(client, url: str, runs: int) -> tuple[float, float, int]:
