@@ -2,7 +2,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from stats.ranges import PRESETS, RangeForm
-from stats.sections import SECTIONS
+from stats.sections import SECTIONS, build
 from stats.tables import to_csv
 
 
@@ -11,8 +11,7 @@ def _build(request, section: str):
         raise Http404("No such section")
     form = RangeForm(request.GET)
     period = form.period()
-    title, build = SECTIONS[section]
-    return form, period, title, build(period)
+    return form, period, SECTIONS[section][0], build(section, period)
 
 
 def section(request, section="sims"):

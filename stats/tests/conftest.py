@@ -61,6 +61,16 @@ def _in(sim, content, *, days_ago=0, reply_to=None, n=[0]):  # a counter for ids
     )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Section caches are keyed by the data's ids, which another test's rolled-back data reuses."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def world(db):
     from replies.testing import ensure_reply_types
