@@ -241,7 +241,7 @@ def compact() -> int:
     return folded
 
 
-ZONE_SQL = "(SELECT name FROM sms_rollupzone ORDER BY id LIMIT 1)"
+ZONE_SQL = "COALESCE((SELECT name FROM sms_rollupzone ORDER BY id LIMIT 1), 'UTC')"  # as the triggers
 
 
 def _day_sql(column: str) -> str:

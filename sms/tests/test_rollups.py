@@ -175,3 +175,11 @@ def test_a_changed_time_zone_is_reported_until_the_roll_ups_are_recounted(settin
     assert [w.id for w in rollup_zone(None, databases=["default"])] == ["sms.W001"]
     call_command("compact_rollups", "--repair", stdout=StringIO())
     assert rollup_zone(None, databases=["default"]) == [] and rollups.zone() == "America/New_York"
+
+
+@pytest.mark.django_db
+def test_a_missing_zone_row_never_stops_a_text_from_being_stored():
+    rollups.RollupZone.objects.all().delete()
+    create_message()  # counted in UTC meanwhile; compact_rollups --repair restores the zone
+    assert sum(rollups.totals(rollups.outbound_counts(by=("state",))).values()) == 1
+    assert rollups.drift() == {"outbound": [], "inbound": []}

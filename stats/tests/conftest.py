@@ -77,6 +77,11 @@ def world(db):
 
     if not ReplyType.objects.exists():  # a transactional (browser) test's flush removed them
         ensure_reply_types()
+    from django.conf import settings
+
+    from sms import rollups
+
+    rollups.set_zone(settings.TIME_ZONE)  # likewise the roll-ups' zone row
     s1 = create_sim(name="S1", network=create_network("Net A"), price_per_segment=Decimal("0.04"), currency="GBP")
     s2 = create_sim(name="S2", network=create_network("Net B"), number="+447700900002")
     template = Template.objects.create(name="Group A", slug="group-a", body="Hello {name}")
