@@ -33,6 +33,7 @@ def load(stdout) -> None:
         priority=1,
         price_per_segment=Decimal("0.032"),  # the Stats page's cost estimate
         currency="GBP",
+        low_balance_threshold=50,  # above the demo credit: the dashboard shows its warning
     )
     SimCard.objects.create(
         network=vodafone,
@@ -52,4 +53,7 @@ def load(stdout) -> None:
             for days in range(1, 30)
         ]
     )
+    from modems.balances import check_balance
+
+    check_balance(account)
     stdout.write("modems: 3 networks, 2 SIMs (a simulated gateway account, an inactive modem), 29 days of counts")

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, RelatedObject, StatusChange
+from sms.models import (
+    ConsentEvent,
+    Contact,
+    GatewayInboundPart,
+    InboundMessage,
+    OutboundMessage,
+    RelatedObject,
+    StatusChange,
+)
 from sms.rollups import InboundCount, InboundCountDelta, OutboundCount, OutboundCountDelta, RollupZone
 
 
@@ -121,3 +129,12 @@ admin.site.register([InboundCount, InboundCountDelta], RollupAdmin)
 class RollupZoneAdmin(RollupAdmin):
     list_display = ["name"]
     list_filter = []
+
+
+@admin.register(GatewayInboundPart)
+class GatewayInboundPartAdmin(admin.ModelAdmin):
+    """Parts of long texts a gateway delivered piecewise, waiting for their siblings."""
+
+    list_display = ["pk", "backend", "sender", "concat_ref", "seq", "total", "assembled", "first_seen_at"]
+    list_filter = ["backend", "assembled"]
+    search_fields = ["sender", "external_id", "concat_ref"]

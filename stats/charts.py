@@ -52,6 +52,9 @@ NAMED = {
     "classifier": SKY,
     "staff": BLUE,
     "waiting": VERMILION,
+    "opens": ORANGE,  # link clicks (links app)
+    "unique": BLUE,
+    "bots": "#999999",  # neutral grey: not people
 }
 GRID, MUTED = "#dee2e6", "#6c757d"
 CACHE_SECONDS = 7 * 24 * 3600

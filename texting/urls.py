@@ -15,4 +15,5 @@ urlpatterns = [
     path("replies/", include("replies.urls")),
     path("modems/", include("modems.urls")),
     path("stats/", include("stats.urls")),
+    path("l/", include("links.urls")),  # public: per-recipient links opened by the recipients
 ]

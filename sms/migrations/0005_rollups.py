@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sms', '0003_inbound_pipeline_state'),
+        ('sms', '0004_gateway_inbound_parts'),
     ]
 
     operations = [

@@ -194,6 +194,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sms", "0004_rollups")]
+    dependencies = [("sms", "0005_rollups")]
 
     operations = [migrations.RunPython(forward, backward)]
