@@ -31,8 +31,8 @@ def load(stdout) -> None:
         backend="simulated",
         daily_limit=500,
         priority=1,
-        price_per_segment=Decimal("0.032"),  # the Stats page's cost estimate
-        currency="GBP",
+        price_per_segment=Decimal("0.04"),  # the Stats page's cost estimate (the balance goes down as much)
+        currency="EUR",
         low_balance_threshold=50,  # above the demo credit: the dashboard shows its warning
     )
     SimCard.objects.create(
