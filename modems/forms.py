@@ -59,6 +59,8 @@ class SimCardForm(forms.ModelForm):
             "prefixes",
             "options",
             "active",
+            "price_per_segment",
+            "currency",
             "low_balance_threshold",
         ]
         widgets = {"options": forms.Textarea(attrs={"rows": 4, "placeholder": '{"preset": "kannel", "url": "..."}'})}
@@ -102,6 +104,12 @@ class SimCardForm(forms.ModelForm):
                 "never in the route options"
             )
         return options
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].strip().upper()
+        if currency and (len(currency) != 3 or not currency.isalpha()):
+            raise forms.ValidationError("Three letters, e.g. GBP.")
+        return currency
 
     def clean_credentials(self):
         mapping = {}

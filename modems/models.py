@@ -116,6 +116,11 @@ class SimCard(models.Model):
     daily_limit = models.PositiveIntegerField(default=200, help_text="Most SMS parts this SIM may send per day")
     active = models.BooleanField(default=True)
     priority = models.SmallIntegerField(default=0, help_text="Higher first, among SIMs on the recipient's network")
+    # What one SMS part costs through this route: the Stats page's cost estimate.
+    price_per_segment = models.DecimalField(
+        max_digits=8, decimal_places=5, null=True, blank=True, help_text="Price of one SMS part; empty: unknown"
+    )
+    currency = models.CharField(max_length=3, blank=True, default="GBP", help_text="ISO 4217 code, e.g. GBP, EUR, USD")
     # What the modem said last time we asked (modem_status, read_in, the SIM page).
     status_checked_at = models.DateTimeField(null=True, blank=True)
     sim_status = models.CharField(max_length=30, blank=True)

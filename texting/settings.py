@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "replies",
     "modems",
     "links",
+    "stats",  # top floor: the Stats page and the chart module; nothing imports it
 ]
 
 MIDDLEWARE = [
