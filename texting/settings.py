@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "campaigns",
     "replies",
     "modems",
+    "keywords",
 ]
 
 MIDDLEWARE = [
@@ -184,6 +185,7 @@ LOGGING = {
         "campaigns": {"level": env("LOG_LEVEL", "INFO")},
         "replies": {"level": env("LOG_LEVEL", "INFO")},
         "modems": {"level": env("LOG_LEVEL", "INFO")},
+        "keywords": {"level": env("LOG_LEVEL", "INFO")},
     },
 }
 
@@ -321,6 +323,20 @@ REPLIES_RETRAIN_AFTER_LABELS = env_int("REPLIES_RETRAIN_AFTER_LABELS", 50)
 REPLIES_AUTO_REPLY_DAILY_LIMIT = env_int("REPLIES_AUTO_REPLY_DAILY_LIMIT", 3)
 # Staff categorising an older text does not auto-reply to it.
 REPLIES_AUTO_REPLY_MAX_AGE_HOURS = env_int("REPLIES_AUTO_REPLY_MAX_AGE_HOURS", 24)
+
+# --- Keywords: numbers, keywords, handlers, brokers (keywords app) ---------------------------
+
+# Seconds a keyword handler may run inside the webhook's request before it is interrupted,
+# rolled back and the gateway asked to retry (keep it well under the gateways' time-outs:
+# Twilio waits 15 s).
+KEYWORDS_HANDLER_TIMEOUT_SECONDS = env_float("KEYWORDS_HANDLER_TIMEOUT_SECONDS", 5.0, minimum=0, maximum=60)
+# A handler that has not succeeded after this many attempts, or this many hours after the
+# text arrived, gives up: the text goes to the inbox marked "keyword failed".
+KEYWORDS_HANDLER_MAX_ATTEMPTS = env_int("KEYWORDS_HANDLER_MAX_ATTEMPTS", 5)
+KEYWORDS_HANDLER_GIVE_UP_HOURS = env_float("KEYWORDS_HANDLER_GIVE_UP_HOURS", 24.0, minimum=0)
+# Each process keeps the keywords in memory; a save elsewhere reaches it at once through a
+# shared cache (CACHE_URL / Redis), else within this many seconds.
+KEYWORDS_CACHE_SECONDS = env_float("KEYWORDS_CACHE_SECONDS", 30.0, minimum=0)
 
 # --- Modems, SIM cards and networks (modems app) -------------------------------------------
 
