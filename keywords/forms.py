@@ -57,7 +57,14 @@ class KeywordForm(_Crispy, forms.ModelForm):
 class StandardWordsForm(_Crispy, forms.ModelForm):
     class Meta:
         model = StandardWords
-        fields = ["opt_out_words", "opt_out_confirmation", "opt_in_words", "opt_in_confirmation", "help_words", "help_text"]
+        fields = [
+            "opt_out_words",
+            "opt_out_confirmation",
+            "opt_in_words",
+            "opt_in_confirmation",
+            "help_words",
+            "help_text",
+        ]
         widgets = {name: forms.Textarea(attrs={"rows": 2}) for name in fields}
 
     def __init__(self, *args, **kwargs):
@@ -74,7 +81,16 @@ class BrokerProviderForm(_Crispy, forms.ModelForm):
 
     class Meta:
         model = BrokerProvider
-        fields = ["name", "slug", "origin_field", "text_field", "destination_field", "id_field", "allowed_ips", "is_active"]
+        fields = [
+            "name",
+            "slug",
+            "origin_field",
+            "text_field",
+            "destination_field",
+            "id_field",
+            "allowed_ips",
+            "is_active",
+        ]
         widgets = {"allowed_ips": forms.Textarea(attrs={"rows": 2, "placeholder": "203.0.113.0/24"})}
 
     def __init__(self, *args, **kwargs):
@@ -98,5 +114,8 @@ class TryForm(forms.Form):
 
     text = forms.CharField(max_length=1600, widget=forms.TextInput(attrs={"placeholder": "ABC.UNICORN"}))
     number = forms.CharField(
-        max_length=20, required=False, help_text="Our number it is sent to", widget=forms.TextInput(attrs={"placeholder": "567"})
+        max_length=20,
+        required=False,
+        help_text="Our number it is sent to",
+        widget=forms.TextInput(attrs={"placeholder": "567"}),
     )

@@ -69,7 +69,8 @@ class KeywordQuerySet(models.QuerySet):
     def live(self, now=None):
         now = now or timezone.now()
         return self.filter(is_active=True).filter(
-            Q(active_from__isnull=True) | Q(active_from__lte=now), Q(active_until__isnull=True) | Q(active_until__gt=now)
+            Q(active_from__isnull=True) | Q(active_from__lte=now),
+            Q(active_until__isnull=True) | Q(active_until__gt=now),
         )
 
 
@@ -116,6 +117,10 @@ class Keyword(models.Model):
     def __str__(self):
         return self.word
 
+    def save(self, *args, **kwargs):
+        self.word = normalise(self.word)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("keywords:keyword", args=[self.pk])
 
@@ -143,7 +148,9 @@ class Keyword(models.Model):
                     f"{self.word} is an opt-out word (like STOP): a keyword can never take the place of an opt-out."
                 )
             elif clash:
-                errors["word"] = f"{self.word} is a {clash.upper()} word; remove it from the {clash.upper()} words first."
+                errors["word"] = (
+                    f"{self.word} is a {clash.upper()} word; remove it from the {clash.upper()} words first."
+                )
         for field in ("handler", "link_view"):
             path = getattr(self, field).strip()
             setattr(self, field, path)
@@ -159,10 +166,6 @@ class Keyword(models.Model):
             errors["reply_template"] = "The reply has {link}: give the link's target (URL or view)."
         if errors:
             raise ValidationError(errors)
-
-    def save(self, *args, **kwargs):
-        self.word = normalise(self.word)
-        super().save(*args, **kwargs)
 
 
 def _check_template(template: str) -> str:
@@ -208,6 +211,10 @@ class StandardWords(models.Model):
 
     def __str__(self):
         return "STOP / START / HELP words"
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
 
     @classmethod
     def from_settings(cls) -> StandardWords:
@@ -255,10 +262,6 @@ class StandardWords(models.Model):
             raise ValidationError(
                 {"help_words": f"Already configured as keywords: {', '.join(sorted(taken))}. Delete those first."}
             )
-
-    def save(self, *args, **kwargs):
-        self.pk = 1
-        super().save(*args, **kwargs)
 
 
 class Dispatch(models.Model):
@@ -320,13 +323,13 @@ class BrokerProvider(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("keywords:provider_edit", args=[self.pk])
+
     @property
     def backend(self) -> str:
         """The ``InboundMessage.backend`` of the texts it posts."""
         return f"broker-{self.slug}"
-
-    def get_absolute_url(self):
-        return reverse("keywords:provider_edit", args=[self.pk])
 
     def set_secret(self, secret: str) -> None:
         self.secret_hash = hashlib.sha256(secret.encode()).hexdigest()

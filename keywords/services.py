@@ -94,10 +94,7 @@ def daily(keyword: Keyword, days: int = 14):
     """(dates, {"texts": [...], "failed": [...]}) for the chart."""
     today = timezone.localdate()
     dates = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
-    rows = (
-        keyword.dispatches.filter(at__date__gte=dates[0])
-        .values_list("at", "state")
-    )
+    rows = keyword.dispatches.filter(at__date__gte=dates[0]).values_list("at", "state")
     texts = dict.fromkeys(dates, 0)
     failed = dict.fromkeys(dates, 0)
     for at, state in rows:

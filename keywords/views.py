@@ -66,7 +66,11 @@ def _edit(request, *, form_class, instance, template, what, done):
 def keyword_form(request, pk=None):
     instance = get_object_or_404(Keyword, pk=pk) if pk else None
     return _edit(
-        request, form_class=KeywordForm, instance=instance, template="keywords/form.html", what="Keyword",
+        request,
+        form_class=KeywordForm,
+        instance=instance,
+        template="keywords/form.html",
+        what="Keyword",
         done=lambda saved: saved.get_absolute_url(),
     )
 
@@ -74,7 +78,11 @@ def keyword_form(request, pk=None):
 def number_form(request, pk=None):
     instance = get_object_or_404(Number, pk=pk) if pk else None
     return _edit(
-        request, form_class=NumberForm, instance=instance, template="keywords/form.html", what="Number",
+        request,
+        form_class=NumberForm,
+        instance=instance,
+        template="keywords/form.html",
+        what="Number",
         done=lambda saved: "keywords:index",
     )
 
@@ -82,8 +90,12 @@ def number_form(request, pk=None):
 def standard_words(request):
     """STOP / START / HELP words and answers (the environment's until saved here)."""
     return _edit(
-        request, form_class=StandardWordsForm, instance=StandardWords.load_uncached(),
-        template="keywords/standard_words.html", what="Words", done=lambda saved: "keywords:index",
+        request,
+        form_class=StandardWordsForm,
+        instance=StandardWords.load_uncached(),
+        template="keywords/standard_words.html",
+        what="Words",
+        done=lambda saved: "keywords:index",
     )
 
 

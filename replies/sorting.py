@@ -1,4 +1,4 @@
-"""Sorting incoming texts: keywords first, then the classifier, then the reply type's action.
+"""Sorting incoming texts: the classifier, then the reply type's action (keywords come first, in keywords.pipeline).
 
 ``categorise`` is the one way a text gets a reply type (staff, classifier or keyword): it records
 the label in the append-only history, then runs the type's action (opt-out or auto-reply).
@@ -13,22 +13,27 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from replies import autoreply, classifier, keywords, training
+from keywords import actions
+from keywords.models import Dispatch
+from replies import autoreply, classifier, training
 from replies.models import Label, Reply, ReplyType, Source
-from sms.api import send, send_opt_out_confirmation
-from sms.models import ConsentEvent, Contact, InboundMessage
+from sms.models import InboundMessage
 
 logger = logging.getLogger(__name__)
 
 
 def process(message: InboundMessage) -> Reply:
-    """Inbound pipeline step (settings.SMS_INBOUND_PIPELINE): sort one new text."""
+    """Deferred pipeline step (settings.SMS_INBOUND_DEFERRED_PIPELINE): sort one new text.
+
+    A text the keyword router took (``message.routed_by``: STOP, START, HELP, a keyword) is
+    not classified: it is filed under its keyword's reply type (STOP under "End", its opt-out
+    already done), or left for review marked "keyword failed" when the handler gave up.
+    """
     reply, created = Reply.objects.get_or_create(message=message)
     if not created:
         return reply  # already sorted: the pipeline never acts twice on one text
-    keyword = keywords.match(message.content)
-    if keyword is not None:
-        handle_keyword(reply=reply, keyword=keyword)
+    if message.routed_by:
+        file_routed(reply)
         return reply
     try:
         with transaction.atomic():  # a database error here must not poison the caller's transaction
@@ -71,36 +76,35 @@ def _leave_for_review(reply: Reply, *, note: str) -> None:
     reply.save()
 
 
-def handle_keyword(*, reply: Reply, keyword: keywords.Keyword) -> None:
+def file_routed(reply: Reply) -> None:
+    """File a text the keyword router took (see ``process``); its actions already ran."""
     message = reply.message
-    contact = _contact(message)
-    if keyword == keywords.Keyword.STOP:
-        end = ReplyType.objects.filter(slug="end").first()
-        if end is None:  # staff deleted the seeded type: the opt-out stands all the same
-            _mark_keyword(reply, keyword)
-        else:
-            categorise(
-                reply=reply, reply_type=end, source=Source.KEYWORD, confidence=1.0, keyword=keyword, run_action=False
-            )
-        opt_out(
-            contact=contact,
-            reason=f"Texted {message.content.strip()[:50]!r}",
-            source="keyword",
-            evidence=_evidence(message),
-        )
+    dispatch = Dispatch.objects.filter(message_id=message.pk).select_related("keyword").first()
+    keyword = dispatch.keyword if dispatch else None
+    name = keyword.word if keyword else message.routed_by.partition(":")[0]
+    if dispatch and dispatch.reply_id and claim_auto_reply(reply):
+        _store_auto_reply(reply, dispatch.reply)
+    if dispatch and dispatch.state == Dispatch.State.FAILED:
+        reply.keyword = name[:20]
+        _leave_for_review(reply, note=f"Keyword {name} failed: {dispatch.error}")
         return
-    _mark_keyword(reply, keyword)
-    if keyword == keywords.Keyword.START:
-        if contact.is_opted_out:
-            contact.opt_in(source="keyword", evidence=_evidence(message))
-            if settings.REPLIES_OPT_IN_CONFIRMATION:
-                send(contact.number, settings.REPLIES_OPT_IN_CONFIRMATION, tag="opt-in-confirmation", sim=message.sim)
-    elif keyword == keywords.Keyword.HELP and claim_auto_reply(reply):
-        _store_auto_reply(reply, autoreply.auto_reply(message=message, content=settings.REPLIES_HELP_TEXT))
+    slug = "end" if message.routed_by == "stop" else (keyword.reply_type_slug if keyword else "")
+    reply_type = ReplyType.objects.filter(slug=slug).first() if slug else None
+    if reply_type is None:  # no type to file it under (or staff deleted "End": the opt-out stands)
+        _mark_keyword(reply, name)
+    else:
+        categorise(
+            reply=reply,
+            reply_type=reply_type,
+            source=Source.KEYWORD,
+            confidence=1.0,
+            keyword=name[:20],
+            run_action=False,
+        )
 
 
-def _mark_keyword(reply: Reply, keyword) -> None:
-    reply.keyword = keyword
+def _mark_keyword(reply: Reply, keyword: str) -> None:
+    reply.keyword = keyword[:20]
     reply.source = Source.KEYWORD
     reply.needs_review = False
     reply.categorised_at = timezone.now()
@@ -108,17 +112,8 @@ def _mark_keyword(reply: Reply, keyword) -> None:
     reply.save()
 
 
-def _evidence(message: InboundMessage) -> str:
-    when = f"{message.received_at:%Y-%m-%d %H:%M:%S %Z}"
-    return f"Text {message.content!r} from {message.sender} received {when} ({message.backend} #{message.external_id})"
-
-
-def _contact(message: InboundMessage) -> Contact:
-    if message.contact_id:
-        return message.contact
-    contact, _ = Contact.objects.get_or_create(number=message.sender)
-    InboundMessage.objects.filter(pk=message.pk).update(contact=contact)
-    return contact
+_evidence = actions.evidence
+_contact = actions.contact_of
 
 
 def categorise(
@@ -208,16 +203,8 @@ def _store_auto_reply(reply: Reply, outbound) -> None:
         reply.auto_reply = outbound
 
 
-def opt_out(*, contact: Contact, reason: str, source: str, evidence: str, by=None, confirm: bool = True) -> bool:
-    """Opt ``contact`` out (queued texts refused at once) and send the one confirmation.
-
-    Returns False if the number was already opted out (then no second confirmation is sent).
-    """
-    newly = contact.opt_out(reason=reason, source=source, evidence=evidence, recorded_by=by)
-    if newly and confirm and settings.REPLIES_OPT_OUT_CONFIRMATION:
-        event = contact.consent_events.filter(kind=ConsentEvent.Kind.OPT_OUT).order_by("-at", "-pk").first()
-        send_opt_out_confirmation(event=event, content=settings.REPLIES_OPT_OUT_CONFIRMATION)
-    return newly
+#: The one opt-out of the project (ledger, queued texts refused, one confirmation).
+opt_out = actions.opt_out
 
 
 def resort_pending(*, limit: int = 1000) -> int:
