@@ -56,13 +56,15 @@ class Number(models.Model):
 
 
 def canonical_number(value: str, *, kind: str = "") -> str:
-    """Short codes as digits, long numbers in E.164, so a gateway's "+44 7..." and "447..."
-    find the same row."""
+    """Short codes as digits, long numbers in E.164, so a gateway's "+44 7...", "447..." and
+    a short code sent as "+567" find the same row."""
     value = (value or "").strip()
     digits = "".join(ch for ch in value if ch.isdigit())
-    if kind == Number.Kind.SHORT_CODE or (not kind and 3 <= len(digits) <= 8 and not value.startswith("+")):
+    if kind == Number.Kind.SHORT_CODE:
         return digits
-    return try_normalise(value) or ""
+    if kind == Number.Kind.LONG_NUMBER:
+        return try_normalise(value) or ""
+    return try_normalise(value) or (digits if 3 <= len(digits) <= 8 else value[:20])
 
 
 class KeywordQuerySet(models.QuerySet):
