@@ -26,6 +26,10 @@ class NumberForm(_Crispy, forms.ModelForm):
 
 
 class KeywordForm(_Crispy, forms.ModelForm):
+    link_url = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", help_text=Keyword._meta.get_field("link_url").help_text
+    )
+
     class Meta:
         model = Keyword
         fields = [

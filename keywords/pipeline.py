@@ -112,7 +112,9 @@ def _attempts(message: InboundMessage) -> int:
 def _give_up(message: InboundMessage, attempts: int) -> bool:
     if attempts >= settings.KEYWORDS_HANDLER_MAX_ATTEMPTS:
         return True
-    return timezone.now() - message.received_at >= timedelta(hours=settings.KEYWORDS_HANDLER_GIVE_UP_HOURS)
+    # A text the gateway held for days (a phone out of coverage) still gets one retry.
+    too_old = timezone.now() - message.received_at >= timedelta(hours=settings.KEYWORDS_HANDLER_GIVE_UP_HOURS)
+    return attempts > 1 and too_old
 
 
 def record_health(keyword: Keyword, *, error: str) -> None:
