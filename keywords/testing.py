@@ -76,3 +76,14 @@ def slow(message, argument):
 def reset() -> None:
     calls.clear()
     script.clear()
+
+
+def sleepy(message, argument):
+    """Takes a moment (so two deliveries overlap), then answers what ``script`` says next."""
+    time.sleep(0.3)
+    outcome = script.pop(0) if script else "handled"
+    if outcome == "retry":
+        return Result.RETRY_LATER
+    calls.append((message.pk, argument))
+    send(message.sender, f"Reward {argument} booked", tag="reward")
+    return Result.HANDLED
