@@ -5,7 +5,7 @@ Clickatell inbound webhook (GET, shared secret) from a few client threads:
 
 - plain: a reply to nobody in particular: stored, linked, left to the replies pipeline;
 - keyword: ``ABC.UNICORN`` to our short code 567: routed to keyword ABC, whose handler (the
-  demo's ``book_reward``) queues a text and whose reply template queues a second one.
+  demo's ``book_reward``) texts the customer back (one text queued), filed under "Misc".
 
 Both go through the whole pipeline (inline steps and, without a broker, the deferred replies
 step). Rounds alternate so both see the same machine. Target: keyword >= 0.8 x plain.
@@ -103,13 +103,13 @@ def start_gunicorn(port: int) -> subprocess.Popen:
         cwd=ROOT,
         env=env,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # workers boot slowly on a busy machine
     while time.monotonic() < deadline:
         try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
             return process
-        except requests.ConnectionError:
-            time.sleep(0.2)
+        except requests.RequestException:
+            time.sleep(0.5)
     process.kill()
     raise SystemExit("gunicorn did not start")
 
@@ -162,7 +162,7 @@ def main() -> None:
     print(
         f"  keyword texts       : {keyword:7.1f} texts/s   (rounds: {', '.join(f'{r:.0f}' for r in rates['keyword'])})"
     )
-    print(f"  ratio keyword/plain : {keyword / plain:.2f}  (target >= 0.80; each keyword text also queues 2 texts)")
+    print(f"  ratio keyword/plain : {keyword / plain:.2f}  (target >= 0.80; each keyword text also queues its answer)")
 
 
 if __name__ == "__main__":

@@ -38,10 +38,11 @@ class _HandlerFailed(Exception):
 
 def route(message: InboundMessage) -> None:
     """Pipeline step: route one stored inbound text (idempotent)."""
-    done = Dispatch.objects.filter(message=message).values_list("routed_by", flat=True).first()
-    if done is not None:
-        _set_routed_by(message, done)
-        return
+    if message.pipeline_attempts:  # run before (the gateway's retry): routed then, if it got this far?
+        done = Dispatch.objects.filter(message=message).values_list("routed_by", flat=True).first()
+        if done is not None:
+            _set_routed_by(message, done)
+            return
     decision = routing.decide(content=message.content, recipient=message.recipient)
     if not decision.routed_by:
         return
@@ -124,7 +125,7 @@ def record_health(keyword: Keyword, *, error: str) -> None:
 
 
 def _finish(message, decision, *, state=Dispatch.State.DONE, reply=None, error="", attempts=1) -> None:
-    Dispatch.objects.create(
+    message.keyword_dispatch = Dispatch.objects.create(  # cached for the deferred replies step
         message=message,
         routed_by=decision.routed_by,
         keyword=decision.keyword,

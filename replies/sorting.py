@@ -29,12 +29,11 @@ def process(message: InboundMessage) -> Reply:
     not classified: it is filed under its keyword's reply type (STOP under "End", its opt-out
     already done), or left for review marked "keyword failed" when the handler gave up.
     """
+    if message.routed_by:
+        return file_routed(message)
     reply, created = Reply.objects.get_or_create(message=message)
     if not created:
         return reply  # already sorted: the pipeline never acts twice on one text
-    if message.routed_by:
-        file_routed(reply)
-        return reply
     try:
         with transaction.atomic():  # a database error here must not poison the caller's transaction
             apply_prediction(reply=reply, prediction=classifier.predict(message.content))
@@ -76,40 +75,35 @@ def _leave_for_review(reply: Reply, *, note: str) -> None:
     reply.save()
 
 
-def file_routed(reply: Reply) -> None:
-    """File a text the keyword router took (see ``process``); its actions already ran."""
-    message = reply.message
-    dispatch = Dispatch.objects.filter(message_id=message.pk).select_related("keyword").first()
+def file_routed(message: InboundMessage) -> Reply:
+    """File a text the keyword router took (see ``process``); its actions already ran.
+
+    One INSERT in the common case: the router's dispatch record is still cached on the message
+    when the deferred step runs in the same process.
+    """
+    try:
+        dispatch = message.keyword_dispatch
+    except Dispatch.DoesNotExist:
+        dispatch = None
     keyword = dispatch.keyword if dispatch else None
-    name = keyword.word if keyword else message.routed_by.partition(":")[0]
-    if dispatch and dispatch.reply_id and claim_auto_reply(reply):
-        _store_auto_reply(reply, dispatch.reply)
+    name = (keyword.word if keyword else message.routed_by.partition(":")[0])[:20]
+    now = timezone.now()
+    fields = {"keyword": name, "source": Source.KEYWORD, "needs_review": False, "categorised_at": now}
+    fields["note"] = f"Keyword {name.upper()}"
+    if dispatch and dispatch.reply_id:
+        fields.update(auto_reply_id=dispatch.reply_id, auto_replied_at=now)
     if dispatch and dispatch.state == Dispatch.State.FAILED:
-        reply.keyword = name[:20]
-        _leave_for_review(reply, note=f"Keyword {name} failed: {dispatch.error}")
-        return
-    slug = "end" if message.routed_by == "stop" else (keyword.reply_type_slug if keyword else "")
-    reply_type = ReplyType.objects.filter(slug=slug).first() if slug else None
-    if reply_type is None:  # no type to file it under (or staff deleted "End": the opt-out stands)
-        _mark_keyword(reply, name)
+        fields.update(needs_review=True, note=f"Keyword {name} failed: {dispatch.error}"[:300])
+        slug = ""
     else:
+        slug = "end" if message.routed_by == "stop" else (keyword.reply_type_slug if keyword else "")
+    reply_type = ReplyType.objects.filter(slug=slug).first() if slug else None
+    reply, created = Reply.objects.get_or_create(message=message, defaults=fields)
+    if created and reply_type is not None:  # staff deleted "End"? the opt-out stands all the same
         categorise(
-            reply=reply,
-            reply_type=reply_type,
-            source=Source.KEYWORD,
-            confidence=1.0,
-            keyword=name[:20],
-            run_action=False,
+            reply=reply, reply_type=reply_type, source=Source.KEYWORD, confidence=1.0, keyword=name, run_action=False
         )
-
-
-def _mark_keyword(reply: Reply, keyword: str) -> None:
-    reply.keyword = keyword[:20]
-    reply.source = Source.KEYWORD
-    reply.needs_review = False
-    reply.categorised_at = timezone.now()
-    reply.note = f"Keyword {keyword.upper()}"
-    reply.save()
+    return reply
 
 
 _evidence = actions.evidence

@@ -231,3 +231,22 @@ def test_a_slow_handler_is_interrupted_rolled_back_and_the_gateway_asked_to_retr
     message.refresh_from_db()
     assert "Timed out after 0.3 s" in message.pipeline_error
     assert testing.calls == [] and not OutboundMessage.objects.filter(tag="reward").exists()
+
+
+def test_the_routing_step_costs_no_query_for_a_plain_text_and_few_for_a_keyword(django_assert_num_queries):
+    from keywords.pipeline import route
+    from sms.testing import create_inbound
+
+    create_number("567")
+    create_keyword("JOIN", reply_template="Welcome {name}")
+    route(create_inbound(content="warm the cache", recipient="567"))
+    plain = create_inbound(content="Thanks, see you Friday", recipient="567")
+    with django_assert_num_queries(0):
+        route(plain)
+    # (linked to its contact by link_conversation, as in the pipeline) the automatic-answer
+    # count, the queued reply (contact, opt-out check, insert, its history), the dispatch
+    # record, routed_by, and four savepoint statements.
+    message = create_inbound(content="join", recipient="567", contact=Contact.objects.create(number="+447911123001"))
+    with django_assert_num_queries(11):
+        route(message)
+    assert message.routed_by == "keyword:JOIN"
