@@ -140,6 +140,5 @@ def _finish(message, decision, *, state=Dispatch.State.DONE, reply=None, error="
 
 
 def _set_routed_by(message: InboundMessage, routed_by: str) -> None:
-    if message.routed_by != routed_by:
-        message.routed_by = routed_by
-        InboundMessage.objects.filter(pk=message.pk).update(routed_by=routed_by)
+    """Saved with the pipeline's state at the end of the inline steps (sms.receiving)."""
+    message.routed_by = routed_by

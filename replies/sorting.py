@@ -98,10 +98,17 @@ def file_routed(message: InboundMessage) -> Reply:
     else:
         slug = "end" if message.routed_by == "stop" else (keyword.reply_type_slug if keyword else "")
     reply_type = ReplyType.objects.filter(slug=slug).first() if slug else None
+    if reply_type is not None:  # (staff deleted "End"? the opt-out stands all the same)
+        fields.update(reply_type=reply_type, confidence=1.0, note="")
     reply, created = Reply.objects.get_or_create(message=message, defaults=fields)
-    if created and reply_type is not None:  # staff deleted "End"? the opt-out stands all the same
-        categorise(
-            reply=reply, reply_type=reply_type, source=Source.KEYWORD, confidence=1.0, keyword=name, run_action=False
+    if created and reply_type is not None:  # categorised without its action: the router ran it
+        Label.objects.create(
+            message_id=message.pk,
+            reply_type=reply_type,
+            type_name=reply_type.name,
+            source=Source.KEYWORD,
+            confidence=1.0,
+            at=now,
         )
     return reply
 
