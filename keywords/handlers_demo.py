@@ -2,12 +2,13 @@
 
 ``book_reward`` is what a handler of another app looks like: business logic in the text's
 transaction, a text queued through ``sms.api``, a ``Result`` back. ``purchase`` is the view a
-personal link hands over to (see the links app): it gets the recipient and the message.
+personal link hands over to (see the links app): it gets the request and the link.
 """
 
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.utils.html import escape
 
 from keywords.handlers import Result
 from sms.api import send
@@ -25,6 +26,11 @@ def book_reward(message, argument: str) -> Result:
     return Result.HANDLED
 
 
-def purchase(request, *, recipient: str = "", message=None, **kwargs) -> HttpResponse:
-    """Where the demo's personal link lands: a page on the phone to finish the purchase."""
-    return HttpResponse(f"<h1>Finish your purchase</h1><p>For {recipient[:-4] + '****' if recipient else 'you'}</p>")
+def purchase(request, link) -> HttpResponse:
+    """Where the demo's personal link lands (the links app calls it with the request and the
+    link: ``link.recipient`` is the number, ``link.message`` the text that carried it)."""
+    masked = escape(link.recipient[:-4] + "****")
+    return HttpResponse(
+        f"<!doctype html><meta name='viewport' content='width=device-width'><h1>Finish your purchase</h1>"
+        f"<p>Your prize is reserved for {masked}.</p>"
+    )

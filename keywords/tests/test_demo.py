@@ -25,3 +25,12 @@ def test_the_demo_has_a_number_two_keywords_a_handler_and_a_week_of_texts(staff_
     again = StringIO()
     demo.load(again)
     assert "already present" in again.getvalue()
+
+
+def test_the_demo_link_target_gets_the_recipient_and_message(rf):
+    from types import SimpleNamespace
+
+    from keywords.handlers_demo import purchase
+
+    response = purchase(rf.get("/l/x"), SimpleNamespace(recipient="+447911123456", message=None))
+    assert b"+44791112****" in response.content and b"123456" not in response.content
