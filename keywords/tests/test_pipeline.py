@@ -44,7 +44,7 @@ def test_the_reply_template_is_sent_with_the_link_target_for_the_links_app():
     Contact.objects.create(number="+447911123001", name="Zoë")
     message = receive("join gold")
     dispatch = Dispatch.objects.get(message=message)
-    assert dispatch.reply.extra_data["link"] == {"url": "https://shop.example/j"}
+    assert dispatch.reply.extra_data["link"]["url"] == "https://shop.example/j"
     assert dispatch.reply.content.startswith("Hi Zoë, finish at ") and dispatch.reply.content.endswith("(gold)")
     assert Reply.objects.get(message=message).auto_reply == dispatch.reply
 

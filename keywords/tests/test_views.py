@@ -38,12 +38,16 @@ def test_the_keyword_page_shows_texts_health_and_chart_in_fixed_queries(staff_cl
     receive("ABC.X")  # waits for a retry
     for i in range(3):
         receive(f"ABC.{i}")
-    with django_assert_num_queries(9):
+    from django.apps import apps
+
+    # + the links app's click-through of the replies, when installed
+    with django_assert_num_queries(9 + apps.is_installed("links")):
         response = staff_client.get(f"/keywords/{keyword.pk}/")
     body = response.content.decode()
     assert response.status_code == 200 and "<svg" in body
     assert "the shop is down" in body and "1 waiting for a retry" in body
     assert body.count("ABC.") >= 3
+    assert ('id="link-clicks"' in body) == apps.is_installed("links")
 
 
 def test_the_test_box_explains_and_sends_nothing(staff_client):
