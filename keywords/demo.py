@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from keywords.models import BrokerProvider, Dispatch, Keyword, Number
 from sms.backends import InboundData
-from sms.models import InboundMessage
+from sms.models import InboundMessage, OutboundMessage, State, StatusChange
 from sms.receiving import store_inbound
 
 #: After the messaging core's and the replies' demos (load_demo sorts by ORDER, default 0).
@@ -67,8 +67,21 @@ def _texts(rng: random.Random) -> int:
                 external_id=f"demo-kw-{count}",
                 received_at=when,
             )
+            last = OutboundMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             message, _ = store_inbound("simulated", data)
             InboundMessage.objects.filter(pk=message.pk).update(received_at=when)
             Dispatch.objects.filter(message=message).update(at=when)
+            _settle(OutboundMessage.objects.filter(pk__gt=last, state=State.WAITING), when)
             count += 1
     return count
+
+
+def _settle(answers, when) -> None:
+    """The answers the texts got went out and arrived within a minute (the demo's history)."""
+    for answer in answers:
+        answer.set_state(
+            State.SENT, at=when + timedelta(seconds=5), sent_at=when + timedelta(seconds=5), backend="simulated"
+        )
+        answer.mark_delivered(at=when + timedelta(seconds=40), note="Simulated")
+        OutboundMessage.objects.filter(pk=answer.pk).update(created_at=when)
+        StatusChange.objects.filter(message=answer, state=State.WAITING).update(at=when)
