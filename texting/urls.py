@@ -18,4 +18,5 @@ urlpatterns = [
     path("replies/", include("replies.urls")),
     path("modems/", include("modems.urls")),
     path("keywords/", include("keywords.urls")),
+    path("l/", include("links.urls")),  # public: per-recipient links opened by the recipients
 ]

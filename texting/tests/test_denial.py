@@ -16,6 +16,7 @@ PUBLIC = {
     "sms/inbound/<slug:backend>/",  # gateway webhooks: authenticated by signature or shared secret
     "sms/status/<slug:backend>/",
     "sms/notification/<slug:provider>/",  # broker-shaped endpoint: the provider's secret and IP allow-list
+    "l/<path:token>",  # per-recipient links: the token is the credential; reveals nothing else
 }
 # Django's admin has its own login; a non-staff user must be able to log out.
 SKIPPED_NAMESPACES = {"admin"}
