@@ -25,6 +25,7 @@ from django.utils import timezone
 from keywords.models import BrokerProvider
 from sms.backends import InboundData, WebhookBadRequest, WebhookForbidden
 from sms.backends.base import webhook_params
+from sms.backends.http import international
 
 
 def client_ip(request) -> str:
@@ -66,8 +67,8 @@ def parse(provider: BrokerProvider, request) -> InboundData:
     if provider.text_field not in params:
         raise WebhookBadRequest(f"{provider.text_field} (the text) is missing")
     return InboundData(
-        sender=sender,
-        recipient=(params.get(provider.destination_field) or "").strip(),
+        sender=international(sender),  # brokers write 447911123456 for +447911123456
+        recipient=international((params.get(provider.destination_field) or "").strip()),
         content=params.get(provider.text_field) or "",
         external_id=_external_id(provider, params),
         raw=params,

@@ -107,7 +107,7 @@ class Broker:
 
     def post(self, text, sid):
         return self.client.get(
-            "/sms/notification/agg/", {"origin": "1234", "text": text, "destination": "567", "secret": SECRET}
+            "/sms/notification/agg/", {"origin": "447911123001", "text": text, "destination": "567", "secret": SECRET}
         )
 
     def assert_ok(self, response):
@@ -145,10 +145,9 @@ def test_the_keyword_workflow_end_to_end(gateway, abc):
     assert [argument for _, argument in testing.calls] == ["UNICORN"]
     reply = Dispatch.objects.get(message=message).reply
     assert reply.recipient == message.sender and reply.extra_data["link"]["view"] == "keywords.handlers_demo.purchase"
-    # Until the links app is installed the placeholder stays; with it, a personal link.
-    assert reply.content == "Finish your purchase: {link}" or re.fullmatch(
-        r"Finish your purchase: https://texting\.example\.com/l/[\w-]+", reply.content
-    )
+    # Step 4: the reply carries the recipient's personal link (filled in by the links app).
+    assert re.fullmatch(r"Finish your purchase: https://texting\.example\.com/l/[\w-]{11,}", reply.content)
+    assert reply.link.recipient == message.sender
 
 
 def test_a_handler_asking_for_a_retry_once_runs_its_side_effect_once_on_the_gateway_s_retry(gateway, abc):
