@@ -38,7 +38,7 @@ class _HandlerFailed(Exception):
 
 def route(message: InboundMessage) -> None:
     """Pipeline step: route one stored inbound text (idempotent)."""
-    if message.pipeline_attempts:  # run before (the gateway's retry): routed then, if it got this far?
+    if message.pipeline_attempts:  # the inline steps ran before (a retry): did this one finish then?
         done = Dispatch.objects.filter(message=message).values_list("routed_by", flat=True).first()
         if done is not None:
             _set_routed_by(message, done)
@@ -80,8 +80,8 @@ def _run_keyword(message: InboundMessage, decision: routing.Decision) -> None:
             record_health(keyword, error=error)
             _finish(message, decision, state=Dispatch.State.FAILED, error=error, attempts=attempts)
             return
-        # Rolls back this step (the health note too, so it is noted again on the next attempt
-        # from message.pipeline_error, see _attempts); the text stays pending.
+        # Rolls back this step: the text stays pending. Anything written now would be rolled
+        # back too, so this error reaches the keyword's health at the next attempt (_attempts).
         raise RetryLater(f"{keyword.routed_by}: {error}") from None
     _finish(message, decision, reply=reply, attempts=attempts)
     keyword_received.send_robust(sender=Keyword, message=message, keyword=keyword, argument=decision.argument)
