@@ -5,6 +5,7 @@ import threading
 
 import pytest
 
+from keywords import cache as keywords_cache
 from sms.backends import locmem
 
 
@@ -24,8 +25,10 @@ def _sms_test_settings(settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     locmem.reset()
+    keywords_cache.clear()  # the router's snapshot must not outlive the test's rows
     yield
     locmem.reset()
+    keywords_cache.clear()
 
 
 @pytest.fixture

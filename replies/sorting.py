@@ -1,4 +1,4 @@
-"""Sorting incoming texts: keywords first, then the classifier, then the reply type's action.
+"""Sorting incoming texts: the classifier, then the reply type's action (keywords come first, in keywords.pipeline).
 
 ``categorise`` is the one way a text gets a reply type (staff, classifier or keyword): it records
 the label in the append-only history, then runs the type's action (opt-out or auto-reply).
@@ -13,23 +13,27 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from replies import autoreply, classifier, keywords, training
+from keywords import actions
+from keywords.models import Dispatch
+from replies import autoreply, classifier, training
 from replies.models import Label, Reply, ReplyType, Source
-from sms.api import send, send_opt_out_confirmation
-from sms.models import ConsentEvent, Contact, InboundMessage
+from sms.models import InboundMessage
 
 logger = logging.getLogger(__name__)
 
 
 def process(message: InboundMessage) -> Reply:
-    """Inbound pipeline step (settings.SMS_INBOUND_PIPELINE): sort one new text."""
+    """Deferred pipeline step (settings.SMS_INBOUND_DEFERRED_PIPELINE): sort one new text.
+
+    A text the keyword router took (``message.routed_by``: STOP, START, HELP, a keyword) is
+    not classified: it is filed under its keyword's reply type (STOP under "End", its opt-out
+    already done), or left for review marked "keyword failed" when the handler gave up.
+    """
+    if message.routed_by:
+        return file_routed(message)
     reply, created = Reply.objects.get_or_create(message=message)
     if not created:
         return reply  # already sorted: the pipeline never acts twice on one text
-    keyword = keywords.match(message.content)
-    if keyword is not None:
-        handle_keyword(reply=reply, keyword=keyword)
-        return reply
     try:
         with transaction.atomic():  # a database error here must not poison the caller's transaction
             apply_prediction(reply=reply, prediction=classifier.predict(message.content))
@@ -71,54 +75,46 @@ def _leave_for_review(reply: Reply, *, note: str) -> None:
     reply.save()
 
 
-def handle_keyword(*, reply: Reply, keyword: keywords.Keyword) -> None:
-    message = reply.message
-    contact = _contact(message)
-    if keyword == keywords.Keyword.STOP:
-        end = ReplyType.objects.filter(slug="end").first()
-        if end is None:  # staff deleted the seeded type: the opt-out stands all the same
-            _mark_keyword(reply, keyword)
-        else:
-            categorise(
-                reply=reply, reply_type=end, source=Source.KEYWORD, confidence=1.0, keyword=keyword, run_action=False
-            )
-        opt_out(
-            contact=contact,
-            reason=f"Texted {message.content.strip()[:50]!r}",
-            source="keyword",
-            evidence=_evidence(message),
+def file_routed(message: InboundMessage) -> Reply:
+    """File a text the keyword router took (see ``process``); its actions already ran.
+
+    One INSERT in the common case: the router's dispatch record is still cached on the message
+    when the deferred step runs in the same process.
+    """
+    try:
+        dispatch = message.keyword_dispatch
+    except Dispatch.DoesNotExist:
+        dispatch = None
+    keyword = dispatch.keyword if dispatch else None
+    name = (keyword.word if keyword else message.routed_by.partition(":")[0])[:20]
+    now = timezone.now()
+    fields = {"keyword": name, "source": Source.KEYWORD, "needs_review": False, "categorised_at": now}
+    fields["note"] = f"Keyword {name.upper()}"
+    if dispatch and dispatch.reply_id:
+        fields.update(auto_reply_id=dispatch.reply_id, auto_replied_at=now)
+    if dispatch and dispatch.state == Dispatch.State.FAILED:
+        fields.update(needs_review=True, note=f"Keyword {name} failed: {dispatch.error}"[:300])
+        slug = ""
+    else:
+        slug = "end" if message.routed_by == "stop" else (keyword.reply_type_slug if keyword else "")
+    reply_type = ReplyType.objects.filter(slug=slug).first() if slug else None
+    if reply_type is not None:  # (staff deleted "End"? the opt-out stands all the same)
+        fields.update(reply_type=reply_type, confidence=1.0, note="")
+    reply, created = Reply.objects.get_or_create(message=message, defaults=fields)
+    if created and reply_type is not None:  # categorised without its action: the router ran it
+        Label.objects.create(
+            message_id=message.pk,
+            reply_type=reply_type,
+            type_name=reply_type.name,
+            source=Source.KEYWORD,
+            confidence=1.0,
+            at=now,
         )
-        return
-    _mark_keyword(reply, keyword)
-    if keyword == keywords.Keyword.START:
-        if contact.is_opted_out:
-            contact.opt_in(source="keyword", evidence=_evidence(message))
-            if settings.REPLIES_OPT_IN_CONFIRMATION:
-                send(contact.number, settings.REPLIES_OPT_IN_CONFIRMATION, tag="opt-in-confirmation", sim=message.sim)
-    elif keyword == keywords.Keyword.HELP and claim_auto_reply(reply):
-        _store_auto_reply(reply, autoreply.auto_reply(message=message, content=settings.REPLIES_HELP_TEXT))
+    return reply
 
 
-def _mark_keyword(reply: Reply, keyword) -> None:
-    reply.keyword = keyword
-    reply.source = Source.KEYWORD
-    reply.needs_review = False
-    reply.categorised_at = timezone.now()
-    reply.note = f"Keyword {keyword.upper()}"
-    reply.save()
-
-
-def _evidence(message: InboundMessage) -> str:
-    when = f"{message.received_at:%Y-%m-%d %H:%M:%S %Z}"
-    return f"Text {message.content!r} from {message.sender} received {when} ({message.backend} #{message.external_id})"
-
-
-def _contact(message: InboundMessage) -> Contact:
-    if message.contact_id:
-        return message.contact
-    contact, _ = Contact.objects.get_or_create(number=message.sender)
-    InboundMessage.objects.filter(pk=message.pk).update(contact=contact)
-    return contact
+_evidence = actions.evidence
+_contact = actions.contact_of
 
 
 def categorise(
@@ -208,16 +204,8 @@ def _store_auto_reply(reply: Reply, outbound) -> None:
         reply.auto_reply = outbound
 
 
-def opt_out(*, contact: Contact, reason: str, source: str, evidence: str, by=None, confirm: bool = True) -> bool:
-    """Opt ``contact`` out (queued texts refused at once) and send the one confirmation.
-
-    Returns False if the number was already opted out (then no second confirmation is sent).
-    """
-    newly = contact.opt_out(reason=reason, source=source, evidence=evidence, recorded_by=by)
-    if newly and confirm and settings.REPLIES_OPT_OUT_CONFIRMATION:
-        event = contact.consent_events.filter(kind=ConsentEvent.Kind.OPT_OUT).order_by("-at", "-pk").first()
-        send_opt_out_confirmation(event=event, content=settings.REPLIES_OPT_OUT_CONFIRMATION)
-    return newly
+#: The one opt-out of the project (ledger, queued texts refused, one confirmation).
+opt_out = actions.opt_out
 
 
 def resort_pending(*, limit: int = 1000) -> int:

@@ -125,7 +125,8 @@ def _name(step) -> str:
 
 
 def _save_pipeline(message: InboundMessage) -> None:
-    message.save(update_fields=["pipeline_state", "pipeline_attempts", "pipeline_error", "pipeline_changed_at"])
+    fields = ["pipeline_state", "pipeline_attempts", "pipeline_error", "pipeline_changed_at", "routed_by"]
+    message.save(update_fields=fields)
 
 
 def _enqueue_deferred(pk: int) -> None:

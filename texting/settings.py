@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "replies",
     "modems",
     "links",
+    "keywords",
     "stats",  # top floor: the Stats page and the chart module; nothing imports it
 ]
 
@@ -187,6 +188,7 @@ LOGGING = {
         "replies": {"level": env("LOG_LEVEL", "INFO")},
         "modems": {"level": env("LOG_LEVEL", "INFO")},
         "links": {"level": env("LOG_LEVEL", "INFO")},
+        "keywords": {"level": env("LOG_LEVEL", "INFO")},
     },
 }
 
@@ -219,8 +221,8 @@ SMS_ROUTER = env("SMS_ROUTER", "campaigns.routing.campaign_router")
 # ones after them: in the same transaction without a broker, on a worker after the commit with
 # one (sms.tasks.process_inbound). A text a step left unfinished is taken up again by
 # recover_inbound after SMS_INBOUND_RECOVER_SECONDS.
-SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation,replies.pipeline.process")
-SMS_INBOUND_DEFERRED_PIPELINE = env_list("SMS_INBOUND_DEFERRED_PIPELINE", "")
+SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation,keywords.pipeline.route")
+SMS_INBOUND_DEFERRED_PIPELINE = env_list("SMS_INBOUND_DEFERRED_PIPELINE", "replies.pipeline.process")
 SMS_INBOUND_RECOVER_SECONDS = env_int("SMS_INBOUND_RECOVER_SECONDS", 120)
 # Model used by sms.api.send_template (pymess's PYMESS_SMS_TEMPLATE_MODEL).
 SMS_TEMPLATE_MODEL = "campaigns.Template"
@@ -410,6 +412,20 @@ REPLIES_RETRAIN_AFTER_LABELS = env_int("REPLIES_RETRAIN_AFTER_LABELS", 50)
 REPLIES_AUTO_REPLY_DAILY_LIMIT = env_int("REPLIES_AUTO_REPLY_DAILY_LIMIT", 3)
 # Staff categorising an older text does not auto-reply to it.
 REPLIES_AUTO_REPLY_MAX_AGE_HOURS = env_int("REPLIES_AUTO_REPLY_MAX_AGE_HOURS", 24)
+
+# --- Keywords: numbers, keywords, handlers, brokers (keywords app) ---------------------------
+
+# Seconds a keyword handler may run inside the webhook's request before it is interrupted,
+# rolled back and the gateway asked to retry (keep it well under the gateways' time-outs:
+# Twilio waits 15 s).
+KEYWORDS_HANDLER_TIMEOUT_SECONDS = env_float("KEYWORDS_HANDLER_TIMEOUT_SECONDS", 5.0, minimum=0, maximum=60)
+# A handler that has not succeeded after this many attempts, or this many hours after the
+# text arrived, gives up: the text goes to the inbox marked "keyword failed".
+KEYWORDS_HANDLER_MAX_ATTEMPTS = env_int("KEYWORDS_HANDLER_MAX_ATTEMPTS", 5)
+KEYWORDS_HANDLER_GIVE_UP_HOURS = env_float("KEYWORDS_HANDLER_GIVE_UP_HOURS", 24.0, minimum=0)
+# Each process keeps the keywords in memory; a save elsewhere reaches it at once through a
+# shared cache (CACHE_URL / Redis), else within this many seconds.
+KEYWORDS_CACHE_SECONDS = env_float("KEYWORDS_CACHE_SECONDS", 30.0, minimum=0)
 
 # --- Modems, SIM cards and networks (modems app) -------------------------------------------
 

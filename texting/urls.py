@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from keywords import webhooks as keyword_webhooks
 from texting import views
 
 urlpatterns = [
@@ -10,10 +11,13 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # The broker-shaped endpoint lives in the keywords app, under the gateways' webhooks.
+    path("sms/notification/<slug:provider>/", keyword_webhooks.notification, name="broker_notification"),
     path("sms/", include("sms.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("replies/", include("replies.urls")),
     path("modems/", include("modems.urls")),
+    path("keywords/", include("keywords.urls")),
     path("stats/", include("stats.urls")),
     path("l/", include("links.urls")),  # public: per-recipient links opened by the recipients
 ]

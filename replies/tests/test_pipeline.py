@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_pipeline_is_configured_after_link_conversation(settings):
-    assert settings.SMS_INBOUND_PIPELINE[0] == "sms.pipeline.link_conversation"
-    assert "replies.pipeline.process" in settings.SMS_INBOUND_PIPELINE
+    assert settings.SMS_INBOUND_PIPELINE == ["sms.pipeline.link_conversation", "keywords.pipeline.route"]
+    assert settings.SMS_INBOUND_DEFERRED_PIPELINE == ["replies.pipeline.process"]
 
 
 def test_stop_opts_out_categorises_end_and_sends_one_confirmation(outbox):

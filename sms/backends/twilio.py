@@ -299,6 +299,11 @@ class TwilioBackend(BaseBackend):
         ]
 
     def webhook_response(self, kind: str) -> HttpResponse:
+        if kind == "retry":
+            # Twilio treats a 5xx as a failed webhook: it retries when the webhook URL carries
+            # a connection override (``#rc=3&rp=5xx``), else it calls the number's fallback URL;
+            # either way the text stays pending and recover_inbound runs it later.
+            return HttpResponse(EMPTY_TWIML, status=503, content_type="text/xml", headers={"Retry-After": "60"})
         return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
 

@@ -30,7 +30,7 @@ def test_load_demo_fills_two_weeks_prints_a_login_and_its_pages_render(client):
 
     # The demo's pages render (checked on this load: a second demo load costs seconds).
     client.force_login(get_user_model().objects.get(username="demo"))
-    pages = ["/", "/sms/outbound/", "/sms/received/", "/campaigns/", "/replies/", "/modems/"]
+    pages = ["/", "/sms/outbound/", "/sms/received/", "/campaigns/", "/replies/", "/modems/", "/keywords/"]
     for url in [*pages, f"/sms/contacts/{Contact.objects.first().pk}/"]:
         assert client.get(url).status_code == 200
 

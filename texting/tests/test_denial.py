@@ -15,6 +15,7 @@ PUBLIC = {
     "login/",
     "sms/inbound/<slug:backend>/",  # gateway webhooks: authenticated by signature or shared secret
     "sms/status/<slug:backend>/",
+    "sms/notification/<slug:provider>/",  # broker-shaped endpoint: the provider's secret and IP allow-list
     "l/<path:token>",  # per-recipient links: the token is the credential; reveals nothing else
 }
 # Django's admin has its own login; a non-staff user must be able to log out.
@@ -49,7 +50,7 @@ def test_the_public_views_are_exactly_the_listed_ones():
 
 
 def test_every_app_has_protected_pages():
-    for prefix in ("/sms/", "/campaigns/", "/replies/", "/modems/"):
+    for prefix in ("/sms/", "/campaigns/", "/replies/", "/modems/", "/keywords/"):
         assert any(url.startswith(prefix) for url in PROTECTED), prefix
     assert "/campaigns/1/pause/" in PROTECTED
 

@@ -31,7 +31,7 @@ from sms.testing import create_message
 SECRET = "clickatell-hook-secret"
 NUMBER = "+447911123456"
 LINK = "sms.pipeline.link_conversation"
-SORT = "replies.pipeline.process"
+ROUTE = "keywords.pipeline.route"  # STOP first; replies.pipeline.process files it (deferred)
 CRASH = "texting.tests.test_inbound_idempotency.crash_once"
 
 
@@ -67,9 +67,9 @@ def confirmations():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("crash_at", [1, 2])  # between linking and sorting; after sorting
+@pytest.mark.parametrize("crash_at", [1, 2])  # between linking and routing; after routing
 def test_a_webhook_retried_after_the_worker_died_mid_pipeline_runs_it_all_once(client, clickatell, settings, crash_at):
-    steps = [LINK, SORT]
+    steps = [LINK, ROUTE]
     settings.SMS_INBOUND_PIPELINE = [*steps[:crash_at], CRASH, *steps[crash_at:]]
     first = create_message(NUMBER, "Our offer")
     _crashes["left"] = 1
@@ -91,7 +91,7 @@ def test_a_webhook_retried_after_the_worker_died_mid_pipeline_runs_it_all_once(c
 
 @pytest.mark.django_db
 def test_a_failing_step_is_rolled_back_alone_and_the_text_kept(client, clickatell, settings):
-    settings.SMS_INBOUND_PIPELINE = [LINK, "texting.tests.test_inbound_idempotency.half_done_step", SORT]
+    settings.SMS_INBOUND_PIPELINE = [LINK, "texting.tests.test_inbound_idempotency.half_done_step", ROUTE]
     assert stop_webhook(client).status_code == 200
     inbound = InboundMessage.objects.get()
     assert inbound.contact is not None and Reply.objects.filter(message=inbound).exists()
