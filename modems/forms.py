@@ -43,6 +43,7 @@ class SimCardForm(forms.ModelForm):
     class Meta:
         model = SimCard
         fields = ["name", "network", "number", "kind", "device", "backend", "daily_limit", "priority", "active"]
+        fields += ["max_in_flight", "messages_per_second"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F
 from django.urls import reverse
@@ -110,6 +111,22 @@ class SimCard(models.Model):
     daily_limit = models.PositiveIntegerField(default=200, help_text="Most SMS parts this SIM may send per day")
     active = models.BooleanField(default=True)
     priority = models.SmallIntegerField(default=0, help_text="Higher first, among SIMs on the recipient's network")
+    # Sending speed of a gateway account (a modem always sends one text at a time).
+    max_in_flight = models.PositiveSmallIntegerField(
+        "requests in flight",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(256)],
+        help_text="Gateway requests one worker keeps open at once on this account (empty: SMS_SEND_CONCURRENCY)",
+    )
+    messages_per_second = models.FloatField(
+        "messages per second",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.01)],
+        help_text="Most texts per second across all workers (segments per second where the gateway counts "
+        "segments, as Twilio does); empty: no limit. See the README for each provider's published limits.",
+    )
     # What the modem said last time we asked (modem_status, read_in, the SIM page).
     status_checked_at = models.DateTimeField(null=True, blank=True)
     sim_status = models.CharField(max_length=30, blank=True)

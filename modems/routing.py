@@ -202,4 +202,12 @@ def _route(sim: SimCard, day) -> Route:
         back = sum(max(m.segments, 1) for m in failed if m.pk not in maybe_sent)
         SimDayCount.objects.release(sim_id=sim.pk, day=day, parts=back)
 
-    return Route(backend=backend, sim_id=sim.pk, sender=sim.number, on_outcome=on_outcome)
+    return Route(
+        backend=backend,
+        sim_id=sim.pk,
+        sender=sim.number,
+        on_outcome=on_outcome,
+        max_in_flight=1 if sim.is_modem else sim.max_in_flight,
+        rate=sim.messages_per_second,
+        rate_key=f"sim:{sim.pk}",
+    )

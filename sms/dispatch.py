@@ -3,11 +3,14 @@
 Used by ``send_queued``, by ``send(..., send_immediately=True)`` and by the task engine.
 
 Never twice: a batch is claimed and committed as SENDING *before* any gateway is called, and
-the route (backend, SIM) is committed before the call too. A dispatcher that dies between
-the gateway call and recording the outcome leaves rows in SENDING with their backend set;
-``recover_stuck`` later marks them UNKNOWN, or queues them again only when the backend's
-gateway drops a second send with the same client reference. Rows stuck without a backend
-never reached a gateway and are simply queued again.
+the route (backend, SIM) is committed before the call too. The batch then goes out with many
+requests in flight (``sms.sending``): each text's ``request_started_at`` is committed just
+before its request starts, and its outcome as soon as its answer arrives. A dispatcher that
+dies leaves in SENDING with the mark only the requests it had in flight; ``recover_stuck``
+later marks those UNKNOWN (or queues them again when the gateway drops a second send with the
+same client reference). Rows stuck without the mark never reached a gateway and are simply
+queued again. Outcomes are conditional UPDATEs: a delivery report that beat the dispatcher's
+own record is never overwritten.
 """
 
 from __future__ import annotations
@@ -21,13 +24,18 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from sms import signals
+from sms import sending, signals
 from sms.backends import BackendError, SendResult, get_backend_class
 from sms.bulk import insert_rows, update_rows
 from sms.models import DUE_STATES, ConsentEvent, Contact, OutboundMessage, State, StatusChange
 from sms.routing import Deferral, Route, route
+
+#: States an outcome may be written over: ours (SENDING), or recovery's guess (UNKNOWN) when
+#: a dispatcher it gave up on answers after all. Never over a delivery report or a requeue.
+OUTCOME_STATES = (State.SENDING, State.UNKNOWN)
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +95,7 @@ def claim_batch(*, size: int, now=None, pks=None) -> list[OutboundMessage]:
             claimed_at=now,
             claim_token=token,
             changed_at=now,
+            request_started_at=None,
             number_of_send_attempts=F("number_of_send_attempts") + 1,
         )
         claimed = list(OutboundMessage.objects.filter(claim_token=token, state=State.SENDING).order_by("pk"))
@@ -156,6 +165,7 @@ def send_claimed(messages: list[OutboundMessage]) -> DispatchSummary:
         _requeue(waiting, now, until=until, note=reason, refund_attempt=True)
         summary.deferred += len(waiting)
 
+    lanes = []
     for route_, group in groups.values():
         # Commit the route before the call: recovery must know which gateway may have it.
         for message in group:
@@ -163,15 +173,44 @@ def send_claimed(messages: list[OutboundMessage]) -> DispatchSummary:
             message.sim_id = route_.sim_id
             message.sender = message.sender or route_.sender
         update_rows(group, ["backend", "sim", "sender"])
-        try:
-            results = route_.backend.publish_messages(group)
-        except BackendError as exc:  # a batch API failing as a whole
-            results = [SendResult(message=m, error=exc) for m in group]
-        except Exception as exc:  # a bug or an unexpected library error: never lose the batch
-            logger.exception("Backend %s crashed while sending %d messages", route_.backend.slug, len(group))
-            results = [SendResult(message=m, error=BackendError(f"Backend crashed: {exc!r}")) for m in group]
-        _record(results, route_, summary)
+        lanes.append(sending.Lane(route_, group))
+    sending.run(
+        lanes,
+        mark_started=_mark_started,
+        record=lambda route_, results: _record(results, route_, summary),
+        give_back=lambda waiting, note: _give_back(waiting, note, summary),
+    )
     return summary
+
+
+def _mark_started(jobs: list[sending.Job]) -> list[sending.Job]:
+    """Commit "the request starts now" for these jobs' texts (one UPDATE); keep the jobs whose
+    texts are still ours (recovery may have given up on a very slow dispatcher)."""
+    messages = [m for job in jobs for m in job.messages]
+    now = timezone.now()
+    token = messages[0].claim_token
+    pks = [m.pk for m in messages]
+    marked = OutboundMessage.objects.filter(pk__in=pks, claim_token=token, state=State.SENDING).update(
+        request_started_at=now
+    )
+    if marked < len(pks):
+        ours = set(
+            OutboundMessage.objects.filter(pk__in=pks, claim_token=token, request_started_at=now).values_list(
+                "pk", flat=True
+            )
+        )
+        for job in jobs:
+            job.messages = [m for m in job.messages if m.pk in ours]
+        jobs = [job for job in jobs if job.messages]
+    for message in messages:
+        message.request_started_at = now
+    return jobs
+
+
+def _give_back(messages: list[OutboundMessage], note: str, summary: DispatchSummary) -> None:
+    now = timezone.now()
+    _requeue(messages, now, until=now + timedelta(seconds=30), note=note, refund_attempt=True)
+    summary.deferred += len(messages)
 
 
 def _valid_confirmations(messages: list[OutboundMessage]) -> set[int]:
@@ -201,14 +240,14 @@ def _record(results: list[SendResult], route_: Route, summary: DispatchSummary) 
         message.error = ""
     new_state = State.DEBUG if debug else State.SENT
     if ok:
-        _finish(
+        won = _finish(
             [r.message for r in ok],
             new_state,
             now,
             extra_fields=["external_id", "sender", "extra_sender_data", "sent_at"],
         )
-        for result in ok:
-            signals.message_sent.send(sender=OutboundMessage, message=result.message)
+        for message in won:
+            signals.message_sent.send(sender=OutboundMessage, message=message)
     if debug:
         summary.debug += len(ok)
     else:
@@ -258,25 +297,38 @@ def _record_failure(message: OutboundMessage, error: BackendError, now, summary:
     summary.retry += 1
 
 
-def _finish(messages, state, now, *, error: str | None = None, note: str = "", extra_fields=()) -> None:
+def _finish(messages, state, now, *, error: str | None = None, note: str = "", extra_fields=()) -> list:
+    """Move claimed texts to ``state`` with their history rows, in one transaction, unless
+    something else moved them first (a delivery report, recovery's requeue): returns the texts
+    moved. Data fields (``extra_fields``) of an accepted text are kept even when a report beat
+    us to its state."""
     if not messages:
-        return
-    for message in messages:
-        previous = message.state
-        message.state = state
-        message.changed_at = now
-        message.claim_token = None
-        if error is not None:
-            message.error = error[:1000]
-        message._previous_state = previous
-    # One transaction: a reader (or a crash) never sees the new state without its history row.
+        return []
     with transaction.atomic():
-        update_rows(messages, ["state", "changed_at", "claim_token", "error", *extra_fields])
-        insert_rows([StatusChange(message=m, state=state, at=now, note=note[:500]) for m in messages])
-    for message in messages:
+        current = dict(
+            OutboundMessage.objects.select_for_update()
+            .filter(pk__in=[m.pk for m in messages])
+            .values_list("pk", "state")
+        )
+        won = [m for m in messages if current.get(m.pk) in OUTCOME_STATES]
+        for message in won:
+            message._previous_state = current[message.pk]
+            message.state = state
+            message.changed_at = now
+            message.claim_token = None
+            if error is not None:
+                message.error = error[:1000]
+        # One transaction: a reader (or a crash) never sees the new state without its history row.
+        update_rows(won, ["state", "changed_at", "claim_token", "error", *extra_fields])
+        insert_rows([StatusChange(message=m, state=state, at=now, note=note[:500]) for m in won])
+        reported = [m for m in messages if current.get(m.pk) in (State.SENT, State.DELIVERED, State.ERROR_UPDATE)]
+        if extra_fields and reported and state in (State.SENT, State.DEBUG):
+            update_rows(reported, list(extra_fields))
+    for message in won:
         signals.status_changed.send(
             sender=OutboundMessage, message=message, previous=message._previous_state, state=state
         )
+    return won
 
 
 def _requeue(messages, now, *, until, note: str, refund_attempt=False, state=State.WAITING, error="") -> None:
@@ -284,9 +336,14 @@ def _requeue(messages, now, *, until, note: str, refund_attempt=False, state=Sta
         message.next_attempt_at = until
         if refund_attempt:
             message.number_of_send_attempts = max(message.number_of_send_attempts - 1, 0)
-    with transaction.atomic():
-        update_rows(messages, ["next_attempt_at", "number_of_send_attempts"])
-        _finish(messages, state, now, error=error or note, note=note)
+    _finish(
+        messages,
+        state,
+        now,
+        error=error or note,
+        note=note,
+        extra_fields=["next_attempt_at", "number_of_send_attempts"],
+    )
 
 
 def recover_stuck(*, timeout: timedelta | None = None) -> dict[str, int]:
@@ -297,7 +354,8 @@ def recover_stuck(*, timeout: timedelta | None = None) -> dict[str, int]:
     counts = {"requeued": 0, "unknown": 0}
     stuck = list(OutboundMessage.objects.stuck(timeout, now))
     for message in stuck:
-        never_called = not message.backend
+        # No route, or no request mark: this attempt's gateway request never started.
+        never_called = not message.backend or message.request_started_at is None
         try:
             dedup = bool(message.backend) and get_backend_class(message.backend).deduplicates_on_reference
         except Exception:
@@ -306,18 +364,19 @@ def recover_stuck(*, timeout: timedelta | None = None) -> dict[str, int]:
         # the row on and we change nothing.
         if never_called or dedup:
             note = (
-                "Recovered: never reached a gateway"
+                "Recovered: its request to the gateway never started"
                 if never_called
                 else "Recovered: re-sent with the same client reference (the gateway deduplicates)"
             )
-            won = OutboundMessage.objects.filter(
-                pk=message.pk, state=State.SENDING, claimed_at=message.claimed_at
-            ).update(
+            still = OutboundMessage.objects.filter(pk=message.pk, state=State.SENDING, claimed_at=message.claimed_at)
+            if never_called:  # ...and the dispatcher cannot start it from now on (claim token gone)
+                still = still.filter(request_started_at__isnull=True)
+            won = still.update(
                 state=State.WAITING,
                 changed_at=now,
                 claim_token=None,
                 next_attempt_at=now,
-                number_of_send_attempts=F("number_of_send_attempts") - (1 if never_called else 0),
+                number_of_send_attempts=Greatest(F("number_of_send_attempts") - (1 if never_called else 0), 0),
             )
             new_state, key = State.WAITING, "requeued"
         else:

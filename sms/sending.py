@@ -1,0 +1,212 @@
+"""Many requests in flight: how ``sms.dispatch`` sends one claimed batch.
+
+Sending is latency-bound (a gateway answers in 20-300 ms and needs almost no CPU of ours), so
+one worker keeps many requests open at once: a pool of threads calls the backends'
+``publish_message`` (the backend contract: thread-safe, no database access, see
+``sms.backends.base``) through pooled HTTP connections, while the dispatcher's own thread does
+all the database work. Threads rather than asyncio because every backend (ours, and the ones
+other branches write) is synchronous ``requests``/SDK code; the threads release the GIL while
+they wait on the socket, and measured at 20 ms (``bench/dispatch_latency.py``) one worker is
+CPU-bound on Django and the HTTP client long before the threads cost anything.
+
+Each route of the batch is a *lane*: its texts become *jobs* (one text, or a group of texts
+for a batch API such as SMS Broadcast's), at most ``max_in_flight`` of them in flight, started
+no faster than the route's shared messages-per-second limit (``sms.ratelimit``). The loop:
+
+1. book rate slots for as many jobs as the lane has free requests;
+2. commit ``request_started_at`` for the jobs whose slot has come (one UPDATE), then hand them
+   to the threads: a text without that mark provably never left;
+3. wait for the first answers, and commit their outcomes at once (one transaction per wake-up,
+   usually a handful of texts).
+
+So a worker killed at any instant leaves started-but-unrecorded at most the requests in flight
+(``max_in_flight`` per route), and every other claimed text without the mark goes back to the
+queue through ``recover_stuck``. Backends that are not thread-safe (modems: one serial line)
+are called from the dispatcher's thread, one job at a time, after the threaded lanes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from itertools import islice
+
+from django.conf import settings
+
+from sms import ratelimit
+from sms.backends import BackendError, BaseBackend, SendResult
+from sms.routing import Route
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Job:
+    lane: Lane
+    messages: list
+    batch: bool  # publish_messages(messages) rather than publish_message(message)
+    cost: int  # units of the route's rate limit (messages, or segments)
+    go_at: float = 0.0  # time.monotonic() at which its rate slot opens
+
+
+class Lane:
+    """One route of a batch: its jobs, its in-flight bound, its rate limit."""
+
+    def __init__(self, route: Route, messages: list):
+        self.route = route
+        backend = route.backend
+        self.threaded = bool(backend.thread_safe)
+        limit = route.max_in_flight or settings.SMS_SEND_CONCURRENCY
+        self.limit = max(int(limit), 1) if self.threaded else 1
+        self.rate = float(route.rate or 0)
+        self.jobs: deque[Job] = deque(_jobs(self, backend, messages))
+        self.booked: deque[Job] = deque()
+        self.in_flight = 0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.jobs or self.booked or self.in_flight)
+
+    def book(self) -> None:
+        """Give rate slots to as many waiting jobs as the lane has free requests."""
+        wanted = self.limit - self.in_flight - len(self.booked)
+        if wanted <= 0 or not self.jobs:
+            return
+        jobs = list(islice(self.jobs, wanted))
+        if self.rate > 0:  # booked before they leave the queue: a limiter error loses none
+            delay = ratelimit.reserve(self.route.limiter_key, self.rate, sum(job.cost for job in jobs))
+            at = time.monotonic() + delay
+            for job in jobs:
+                job.go_at = at
+                at += job.cost / self.rate
+        for _ in jobs:
+            self.booked.append(self.jobs.popleft())
+
+    def startable(self, now: float, capacity: int) -> list[Job]:
+        ready = []
+        while self.booked and self.booked[0].go_at <= now and self.in_flight < self.limit and capacity > len(ready):
+            ready.append(self.booked.popleft())
+            self.in_flight += 1
+        return ready
+
+    def next_slot(self) -> float | None:
+        return self.booked[0].go_at if self.booked and self.in_flight < self.limit else None
+
+
+def _jobs(lane: Lane, backend: BaseBackend, messages: list):
+    cost = (lambda group: sum(max(m.segments, 1) for m in group)) if backend.counts_segments else len
+    size = int(backend.max_batch_size or 1)
+    legacy = size <= 1 and type(backend).publish_messages is not BaseBackend.publish_messages
+    if legacy:  # a batch API that predates max_batch_size: the whole group in one call
+        yield Job(lane, list(messages), True, cost(messages))
+        return
+    if size <= 1:
+        for message in messages:
+            yield Job(lane, [message], False, cost([message]))
+        return
+    groups: dict = {}
+    for message in messages:
+        groups.setdefault(backend.batch_key(message), []).append(message)
+    for group in groups.values():
+        for start in range(0, len(group), size):
+            chunk = group[start : start + size]
+            yield Job(lane, chunk, True, cost(chunk))
+
+
+def call(job: Job) -> list[SendResult]:
+    """Run one job against its backend (in a sending thread). Never raises an Exception:
+    failures become results. A BaseException (the process being stopped) goes through."""
+    backend = job.lane.route.backend
+    try:
+        if job.batch:
+            return list(backend.publish_messages(job.messages))
+        return [backend.publish_message(job.messages[0])]
+    except BackendError as exc:  # one text, or a batch API failing as a whole
+        return [SendResult(message=m, error=exc) for m in job.messages]
+    except Exception as exc:  # a bug or an unexpected library error: never lose the texts
+        logger.exception("Backend %s crashed while sending %d message(s)", backend.slug, len(job.messages))
+        error = BackendError(f"Backend crashed: {exc!r}")
+        return [SendResult(message=m, error=error) for m in job.messages]
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def executor() -> ThreadPoolExecutor:
+    """The worker process's sending threads (created on first use, so after a fork)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=settings.SMS_SEND_THREADS, thread_name_prefix="sms-send")
+        return _executor
+
+
+def run(
+    lanes: list[Lane],
+    *,
+    mark_started: Callable[[list[Job]], list[Job]],
+    record: Callable[[Route, list[SendResult]], None],
+    give_back: Callable[[list, str], None],
+) -> None:
+    """Send every job of every lane. ``mark_started`` commits the request marks and returns
+    the jobs still ours; ``record`` commits outcomes; ``give_back`` requeues texts that could
+    not be given a rate slot (the shared limiter is unreachable)."""
+    threaded = [lane for lane in lanes if lane.threaded]
+    capacity = int(settings.SMS_SEND_THREADS)
+    running: dict[Future, Job] = {}
+    pool = executor() if threaded else None
+    while any(lane.busy for lane in threaded):
+        now = time.monotonic()
+        ready: list[Job] = []
+        for lane in threaded:
+            _book(lane, give_back)
+            ready.extend(lane.startable(now, capacity - len(running) - len(ready)))
+        if ready:
+            kept = mark_started(ready)
+            for job in ready:
+                if job not in kept:
+                    job.lane.in_flight -= 1
+            for job in kept:
+                running[pool.submit(call, job)] = job
+        slots = [slot for lane in threaded if (slot := lane.next_slot()) is not None]
+        timeout = max(min(slots) - time.monotonic(), 0.0) if slots else None
+        if running:
+            done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
+        else:
+            if timeout:
+                time.sleep(timeout)
+            done = set()
+        finished: dict[Lane, list[SendResult]] = defaultdict(list)
+        for future in done:
+            job = running.pop(future)
+            job.lane.in_flight -= 1
+            finished[job.lane].extend(future.result())  # a BaseException stops the dispatcher
+        for lane, results in finished.items():
+            record(lane.route, results)
+    for lane in lanes:
+        if lane.threaded:
+            continue
+        while lane.jobs or lane.booked:
+            _book(lane, give_back)
+            if not lane.booked:
+                continue
+            job = lane.booked.popleft()
+            time.sleep(max(job.go_at - time.monotonic(), 0.0))
+            if mark_started([job]):
+                record(lane.route, call(job))
+
+
+def _book(lane: Lane, give_back) -> None:
+    try:
+        lane.book()
+    except Exception as exc:
+        logger.exception("Rate limiter unreachable for route %s", lane.route.limiter_key)
+        waiting = [m for job in lane.jobs for m in job.messages]
+        lane.jobs.clear()
+        give_back(waiting, f"Rate limiter unreachable ({exc.__class__.__name__}); waiting to be sent")
