@@ -34,6 +34,13 @@ class _Server(ThreadingHTTPServer):
     # each dropped SYN costs the client a 1 s retransmission.
     request_queue_size = 256
 
+    def handle_error(self, request, client_address):
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            return  # a client that went away (a killed worker, a time-out test): not news
+        super().handle_error(request, client_address)
+
 
 @dataclass
 class Reply:

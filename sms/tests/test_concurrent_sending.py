@@ -1,6 +1,7 @@
 """Concurrent sending inside one dispatcher, the crash window of one request, and the shared
 per-route messages-per-second limit. Real HTTP to a local gateway that answers after a delay."""
 
+import itertools
 import threading
 import time
 from datetime import timedelta
@@ -164,7 +165,7 @@ def test_database_limiter_books_consecutive_slots(settings):
     waits = [ratelimit.reserve("t", 10, 1) for _ in range(5)]
     # Each booking starts 100 ms after the previous one (less the time the loop took).
     assert waits[0] < 0.05
-    assert all(0.05 < b - a <= 0.1001 for a, b in zip(waits, waits[1:], strict=False))
+    assert all(0.05 < b - a <= 0.1001 for a, b in itertools.pairwise(waits))
     assert ratelimit.reserve("t", 0, 1) == 0.0  # no limit
 
 
@@ -201,7 +202,7 @@ def test_redis_limiter_holds_across_threads(settings, redis_cache):
     for thread in threads:
         thread.join()
     starts.sort()
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(starts) == 50
     # 50 slots at 50/s span ~0.98 s whoever booked them; no two closer than the interval
     # (less the scheduling jitter of reading the clock after the booking).
@@ -226,7 +227,7 @@ def test_database_limiter_holds_across_connections(settings):
     starts.sort()
     assert len(starts) == 40
     assert starts[-1] - starts[0] >= 39 / 40 * 0.9
-    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) > 0.01
+    assert min(b - a for a, b in itertools.pairwise(starts)) > 0.01
 
 
 def test_batch_api_gets_one_request_per_group_of_the_same_words(settings):
