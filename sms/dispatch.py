@@ -108,17 +108,25 @@ def claim_batch(*, size: int, now=None, pks=None) -> list[OutboundMessage]:
 
 
 def dispatch(*, batch_size: int | None = None, max_batches: int | None = None, progress=None) -> DispatchSummary:
-    """Send every due message, batch after batch, until none is due (or ``max_batches``)."""
+    """Send every due message, batch after batch, until none is due (or ``max_batches``).
+
+    The next batch is claimed as soon as every text of the current one has *started*, so the
+    requests in flight do not drain to zero at each batch boundary.
+    """
     batch_size = batch_size or settings.SMS_DISPATCH_BATCH_SIZE
     summary = DispatchSummary()
+    sender = sending.Sender(mark_started=_mark_started)
     while max_batches is None or summary.batches < max_batches:
         claimed = claim_batch(size=batch_size)
         if not claimed:
             break
-        summary.add(send_claimed(claimed))
+        send_claimed(claimed, sender=sender, summary=summary)
         summary.batches += 1
         if progress:
             progress(summary)
+    sender.drain()
+    if progress and summary.batches:
+        progress(summary)
     return summary
 
 
@@ -131,9 +139,16 @@ def send_message_now(message: OutboundMessage) -> OutboundMessage:
     return message
 
 
-def send_claimed(messages: list[OutboundMessage]) -> DispatchSummary:
-    """Route and send messages this dispatcher has claimed (state SENDING)."""
-    summary = DispatchSummary(claimed=len(messages))
+def send_claimed(
+    messages: list[OutboundMessage], *, sender: sending.Sender | None = None, summary: DispatchSummary | None = None
+) -> DispatchSummary:
+    """Route and send messages this dispatcher has claimed (state SENDING).
+
+    With a ``sender`` (``dispatch``'s), returns once every text has started, its outcomes
+    recorded later by the sender; without one, once every outcome is recorded.
+    """
+    summary = summary if summary is not None else DispatchSummary()
+    summary.claimed += len(messages)
     now = timezone.now()
 
     # Suppression again at dispatch time: an opt-out may have arrived since queueing.
@@ -173,34 +188,47 @@ def send_claimed(messages: list[OutboundMessage]) -> DispatchSummary:
             message.sim_id = route_.sim_id
             message.sender = message.sender or route_.sender
         update_rows(group, ["backend", "sim", "sender"])
-        lanes.append(sending.Lane(route_, group))
-    sending.run(
-        lanes,
-        mark_started=_mark_started,
-        record=lambda route_, results: _record(results, route_, summary),
-        give_back=lambda waiting, note: _give_back(waiting, note, summary),
-    )
+        lanes.append(
+            sending.Lane(
+                route_,
+                group,
+                record=lambda route_, results: _record(results, route_, summary),
+                give_back=lambda waiting, note: _give_back(waiting, note, summary),
+            )
+        )
+    own = sender is None
+    sender = sender or sending.Sender(mark_started=_mark_started)
+    sender.add(lanes)
+    if own:
+        sender.drain()
+    else:
+        sender.pump()
     return summary
 
 
 def _mark_started(jobs: list[sending.Job]) -> list[sending.Job]:
-    """Commit "the request starts now" for these jobs' texts (one UPDATE); keep the jobs whose
-    texts are still ours (recovery may have given up on a very slow dispatcher)."""
+    """Commit "the request starts now" for these jobs' texts (one UPDATE per claim); keep the
+    jobs whose texts are still ours (recovery may have given up on a very slow dispatcher)."""
     messages = [m for job in jobs for m in job.messages]
     now = timezone.now()
-    token = messages[0].claim_token
-    pks = [m.pk for m in messages]
-    marked = OutboundMessage.objects.filter(pk__in=pks, claim_token=token, state=State.SENDING).update(
-        request_started_at=now
-    )
-    if marked < len(pks):
-        ours = set(
-            OutboundMessage.objects.filter(pk__in=pks, claim_token=token, request_started_at=now).values_list(
-                "pk", flat=True
-            )
+    by_token: dict = defaultdict(list)
+    for message in messages:
+        by_token[message.claim_token].append(message.pk)
+    lost = False
+    for token, pks in by_token.items():
+        marked = OutboundMessage.objects.filter(pk__in=pks, claim_token=token, state=State.SENDING).update(
+            request_started_at=now
         )
+        lost = lost or marked < len(pks)
+    if lost:
+        ours = {
+            (pk, token)
+            for pk, token in OutboundMessage.objects.filter(
+                pk__in=[m.pk for m in messages], request_started_at=now
+            ).values_list("pk", "claim_token")
+        }
         for job in jobs:
-            job.messages = [m for m in job.messages if m.pk in ours]
+            job.messages = [m for m in job.messages if (m.pk, m.claim_token) in ours]
         jobs = [job for job in jobs if job.messages]
     for message in messages:
         message.request_started_at = now
@@ -304,7 +332,7 @@ def _finish(messages, state, now, *, error: str | None = None, note: str = "", e
     us to its state."""
     if not messages:
         return []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         current = dict(
             OutboundMessage.objects.select_for_update()
             .filter(pk__in=[m.pk for m in messages])

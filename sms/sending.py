@@ -16,8 +16,12 @@ no faster than the route's shared messages-per-second limit (``sms.ratelimit``).
 1. book rate slots for as many jobs as the lane has free requests;
 2. commit ``request_started_at`` for the jobs whose slot has come (one UPDATE), then hand them
    to the threads: a text without that mark provably never left;
-3. wait for the first answers, and commit their outcomes at once (one transaction per wake-up,
-   usually a handful of texts).
+3. wait for the first answers; commit their outcomes together with the marks of the jobs
+   that take their places (one transaction, so one disk flush, per wake-up).
+
+The dispatcher claims and routes its next batch while the tail of the previous one is still
+in flight (``Sender.pump`` returns once every job has *started*; ``Sender.drain`` at the end),
+so a route's requests in flight do not drop to zero between batches.
 
 So a worker killed at any instant leaves started-but-unrecorded at most the requests in flight
 (``max_in_flight`` per route), and every other claimed text without the mark goes back to the
@@ -37,6 +41,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from django.conf import settings
+from django.db import transaction
 
 from sms import ratelimit
 from sms.backends import BackendError, BaseBackend, SendResult
@@ -55,10 +60,12 @@ class Job:
 
 
 class Lane:
-    """One route of a batch: its jobs, its in-flight bound, its rate limit."""
+    """One route of one batch: its jobs, its rate limit, and what to do with the outcomes.
+    Lanes of the same route (consecutive batches) share the route's in-flight count."""
 
-    def __init__(self, route: Route, messages: list):
+    def __init__(self, route: Route, messages: list, *, record: Callable, give_back: Callable):
         self.route = route
+        self.key = route.limiter_key
         backend = route.backend
         self.threaded = bool(backend.thread_safe)
         limit = route.max_in_flight or settings.SMS_SEND_CONCURRENCY
@@ -66,20 +73,29 @@ class Lane:
         self.rate = float(route.rate or 0)
         self.jobs: deque[Job] = deque(_jobs(self, backend, messages))
         self.booked: deque[Job] = deque()
-        self.in_flight = 0
+        self.record = record  # (route, results) -> None: commit outcomes
+        self.give_back = give_back  # (messages, note) -> None: requeue texts never started
+        self.flights: dict[str, int] = {}  # the sender's, shared by the lanes of one route
 
     @property
-    def busy(self) -> bool:
-        return bool(self.jobs or self.booked or self.in_flight)
+    def in_flight(self) -> int:
+        return self.flights.get(self.key, 0)
+
+    def fly(self, delta: int) -> None:
+        self.flights[self.key] = self.in_flight + delta
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.jobs or self.booked)
 
     def book(self) -> None:
-        """Give rate slots to as many waiting jobs as the lane has free requests."""
+        """Give rate slots to as many waiting jobs as the route has free requests."""
         wanted = self.limit - self.in_flight - len(self.booked)
         if wanted <= 0 or not self.jobs:
             return
         jobs = list(islice(self.jobs, wanted))
         if self.rate > 0:  # booked before they leave the queue: a limiter error loses none
-            delay = ratelimit.reserve(self.route.limiter_key, self.rate, sum(job.cost for job in jobs))
+            delay = ratelimit.reserve(self.key, self.rate, sum(job.cost for job in jobs))
             at = time.monotonic() + delay
             for job in jobs:
                 job.go_at = at
@@ -91,11 +107,20 @@ class Lane:
         ready = []
         while self.booked and self.booked[0].go_at <= now and self.in_flight < self.limit and capacity > len(ready):
             ready.append(self.booked.popleft())
-            self.in_flight += 1
+            self.fly(+1)
         return ready
 
     def next_slot(self) -> float | None:
         return self.booked[0].go_at if self.booked and self.in_flight < self.limit else None
+
+    def safe_book(self) -> None:
+        try:
+            self.book()
+        except Exception as exc:
+            logger.exception("Rate limiter unreachable for route %s", self.key)
+            waiting = [m for job in self.jobs for m in job.messages]
+            self.jobs.clear()
+            self.give_back(waiting, f"Rate limiter unreachable ({exc.__class__.__name__}); waiting to be sent")
 
 
 def _jobs(lane: Lane, backend: BaseBackend, messages: list):
@@ -147,66 +172,85 @@ def executor() -> ThreadPoolExecutor:
         return _executor
 
 
-def run(
-    lanes: list[Lane],
-    *,
-    mark_started: Callable[[list[Job]], list[Job]],
-    record: Callable[[Route, list[SendResult]], None],
-    give_back: Callable[[list, str], None],
-) -> None:
-    """Send every job of every lane. ``mark_started`` commits the request marks and returns
-    the jobs still ours; ``record`` commits outcomes; ``give_back`` requeues texts that could
-    not be given a rate slot (the shared limiter is unreachable)."""
-    threaded = [lane for lane in lanes if lane.threaded]
-    capacity = int(settings.SMS_SEND_THREADS)
-    running: dict[Future, Job] = {}
-    pool = executor() if threaded else None
-    while any(lane.busy for lane in threaded):
-        now = time.monotonic()
-        ready: list[Job] = []
-        for lane in threaded:
-            _book(lane, give_back)
-            ready.extend(lane.startable(now, capacity - len(running) - len(ready)))
-        if ready:
-            kept = mark_started(ready)
+class Sender:
+    """Sends the jobs of the lanes it is given, batch after batch.
+
+    ``mark_started(jobs)`` commits the request marks and returns the jobs still ours; it is
+    called in the same transaction as the ``record`` calls for the answers that freed the
+    slots. A BaseException raised by a backend (the process being stopped) stops the sender
+    with nothing more committed.
+    """
+
+    def __init__(self, *, mark_started: Callable[[list[Job]], list[Job]]):
+        self.mark_started = mark_started
+        self.lanes: list[Lane] = []
+        self.flights: dict[str, int] = {}
+        self.running: dict[Future, Job] = {}
+        self.capacity = int(settings.SMS_SEND_THREADS)
+
+    def add(self, lanes: list[Lane]) -> None:
+        for lane in lanes:
+            lane.flights = self.flights
+        self.lanes.extend(lanes)
+
+    def pump(self) -> None:
+        """Run until every job has started (the caller may then claim its next batch)."""
+        self._loop(lambda: any(lane.waiting for lane in self.lanes if lane.threaded))
+        self._run_serial()
+
+    def drain(self) -> None:
+        """Run until every job has its outcome recorded."""
+        self._loop(lambda: bool(self.running) or any(lane.waiting for lane in self.lanes if lane.threaded))
+        self._run_serial()
+
+    def _loop(self, more: Callable[[], bool]) -> None:
+        finished: dict[Lane, list[SendResult]] = defaultdict(list)
+        while more() or finished:
+            threaded = [lane for lane in self.lanes if lane.threaded]
+            now = time.monotonic()
+            ready: list[Job] = []
+            for lane in threaded:
+                lane.safe_book()
+                ready.extend(lane.startable(now, self.capacity - len(self.running) - len(ready)))
+            kept: list[Job] = []
+            if ready or finished:
+                with transaction.atomic():  # outcomes and the next marks: one commit
+                    for lane, results in finished.items():
+                        lane.record(lane.route, results)
+                    kept = self.mark_started(ready) if ready else []
+                finished = defaultdict(list)
             for job in ready:
                 if job not in kept:
-                    job.lane.in_flight -= 1
-            for job in kept:
-                running[pool.submit(call, job)] = job
-        slots = [slot for lane in threaded if (slot := lane.next_slot()) is not None]
-        timeout = max(min(slots) - time.monotonic(), 0.0) if slots else None
-        if running:
-            done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
-        else:
-            if timeout:
-                time.sleep(timeout)
-            done = set()
-        finished: dict[Lane, list[SendResult]] = defaultdict(list)
-        for future in done:
-            job = running.pop(future)
-            job.lane.in_flight -= 1
-            finished[job.lane].extend(future.result())  # a BaseException stops the dispatcher
-        for lane, results in finished.items():
-            record(lane.route, results)
-    for lane in lanes:
-        if lane.threaded:
-            continue
-        while lane.jobs or lane.booked:
-            _book(lane, give_back)
-            if not lane.booked:
-                continue
-            job = lane.booked.popleft()
-            time.sleep(max(job.go_at - time.monotonic(), 0.0))
-            if mark_started([job]):
-                record(lane.route, call(job))
+                    job.lane.fly(-1)
+            if kept:
+                pool = executor()
+                for job in kept:
+                    self.running[pool.submit(call, job)] = job
+            self.lanes = [lane for lane in self.lanes if lane.waiting or not lane.threaded]
+            if not more():
+                break
+            slots = [slot for lane in threaded if (slot := lane.next_slot()) is not None]
+            timeout = max(min(slots) - time.monotonic(), 0.0) if slots else None
+            if self.running:
+                done, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
+            else:
+                if timeout:
+                    time.sleep(timeout)
+                done = set()
+            for future in done:
+                job = self.running.pop(future)
+                job.lane.fly(-1)
+                finished[job.lane].extend(future.result())  # a BaseException stops the dispatcher
 
-
-def _book(lane: Lane, give_back) -> None:
-    try:
-        lane.book()
-    except Exception as exc:
-        logger.exception("Rate limiter unreachable for route %s", lane.route.limiter_key)
-        waiting = [m for job in lane.jobs for m in job.messages]
-        lane.jobs.clear()
-        give_back(waiting, f"Rate limiter unreachable ({exc.__class__.__name__}); waiting to be sent")
+    def _run_serial(self) -> None:
+        """Backends that are not thread-safe: from this thread, one job at a time."""
+        for lane in [lane for lane in self.lanes if not lane.threaded]:
+            while lane.waiting:
+                lane.safe_book()
+                if not lane.booked:
+                    continue
+                job = lane.booked.popleft()
+                time.sleep(max(job.go_at - time.monotonic(), 0.0))
+                if self.mark_started([job]):
+                    lane.record(lane.route, call(job))
+        self.lanes = [lane for lane in self.lanes if lane.threaded]
