@@ -37,15 +37,12 @@ def twilio_gateway(settings):
 def test_a_batch_goes_out_with_the_configured_requests_in_flight(settings, twilio_gateway):
     settings.SMS_SEND_CONCURRENCY = 8
     queue(40)
-    started = time.monotonic()
     summary = dispatch(batch_size=200)
-    elapsed = time.monotonic() - started
     assert summary.sent == 40
     assert OutboundMessage.objects.filter(state=State.SENT).count() == 40
     assert twilio_gateway.duplicates() == 0 and twilio_gateway.texts == 40
-    # 8 at a time, never more; one at a time would take 40 × 50 ms = 2 s.
+    # Up to 8 at a time, never more (the speed-up itself is measured by bench/dispatch_latency.py).
     assert 4 <= twilio_gateway.max_in_flight <= 8
-    assert elapsed < 1.5
     assert set(OutboundMessage.objects.values_list("external_id", flat=True)) != {""}
 
 
