@@ -311,6 +311,8 @@ class StatusChange(models.Model):
     state = models.CharField(max_length=20, choices=State.choices)
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=500, blank=True)
+    #: The staff member who made this change by hand (a deliberate re-send); empty for the system.
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["at", "pk"]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("status/<slug:backend>/", webhooks.status, name="status_webhook"),
     path("outbound/", views.outbound_list, name="outbound_list"),
     path("outbound/<int:pk>/", views.outbound_detail, name="outbound_detail"),
+    path("outbound/resend-unknown/", views.outbound_resend_unknown, name="outbound_resend_unknown"),
     path("received/", views.inbound_list, name="inbound_list"),
     path("received/<int:pk>/", views.inbound_detail, name="inbound_detail"),
     path("compose/", views.compose, name="compose"),
