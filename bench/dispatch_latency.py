@@ -52,7 +52,12 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/texting_bench_latency")
     parser.add_argument("--count", type=int, default=3000, help="texts per Texting run")
-    parser.add_argument("--baseline-count", type=int, default=0, help="texts per loop (default: count; 300 max for the sequential loop at >=20 ms)")
+    parser.add_argument(
+        "--baseline-count",
+        type=int,
+        default=0,
+        help="texts per loop (default: count; 300 max for the sequential loop at >=20 ms)",
+    )
     parser.add_argument("--delays", default="0.02", help="gateway answer delays in seconds, comma-separated")
     parser.add_argument("--kinds", default="twilio", help="twilio, clickatell, smsbroadcast (comma-separated)")
     parser.add_argument("--workers", default="1,2,4", help="dispatcher processes per run, comma-separated")
@@ -216,26 +221,37 @@ def main() -> None:
         for delay in [float(d) for d in args.delays.split(",")]:
             with LatencyGateway(kind=kind, delay=delay) as gateway:
                 n_seq = args.baseline_count or (min(args.count, 300) if delay >= 0.02 else args.count)
-                seq = sequential_loop(kind, gateway, n_seq)
-                gateway.reset()
-                threaded = threaded_loop(kind, gateway, args.baseline_count or args.count)
-                gateway.reset()
-                print(f"{kind} at {delay * 1000:.0f} ms: sequential loop {seq:7.1f}/s, 16-thread loop {threaded:7.1f}/s")
+                n_thr = args.baseline_count or args.count
+                # The machine is shared: the loops run before and after Texting, and the mean is
+                # the baseline, so a change of load during the run moves both sides alike.
+                seqs = [sequential_loop(kind, gateway, n_seq)]
+                threads = [threaded_loop(kind, gateway, n_thr)]
+                runs = []
                 for workers in worker_counts:
                     rate, _ = texting_run(kind, gateway, args.count, workers, args)
-                    dupes = gateway.duplicates()
                     seen = gateway.rate(skip=1) if args.rate else 0.0
+                    runs.append((workers, rate, gateway.duplicates(), gateway.texts, seen))
+                    gateway.reset()
+                seqs.append(sequential_loop(kind, gateway, n_seq))
+                threads.append(threaded_loop(kind, gateway, n_thr))
+                gateway.reset()
+                seq, threaded = sum(seqs) / 2, sum(threads) / 2
+                print(
+                    f"{kind} at {delay * 1000:.0f} ms: sequential loop {seq:7.1f}/s ({seqs[0]:.0f} before, "
+                    f"{seqs[1]:.0f} after), 16-thread loop {threaded:7.1f}/s ({threads[0]:.0f}, {threads[1]:.0f})"
+                )
+                for workers, rate, dupes, texts, seen in runs:
                     line = (
                         f"  Texting, {workers} worker(s): {rate:7.1f}/s = {rate / seq:5.1f}x sequential, "
-                        f"{rate / threaded:4.2f}x 16-thread; duplicates {dupes}; gateway saw {gateway.texts}"
+                        f"{rate / threaded:4.2f}x 16-thread; duplicates {dupes}; gateway saw {texts}"
                     )
                     if args.rate:
                         line += f"; rate at the gateway {seen:.1f}/s (limit {args.rate:g}, {seen / args.rate - 1:+.1%})"
                         if seen > args.rate * 1.1:
                             failures.append(f"{kind} {delay} {workers}w over the limit")
                     print(line, flush=True)
-                    if dupes or gateway.texts != args.count:
-                        failures.append(f"{kind} {delay} {workers}w: {dupes} duplicates, {gateway.texts} texts")
+                    if dupes or texts != args.count:
+                        failures.append(f"{kind} {delay} {workers}w: {dupes} duplicates, {texts} texts")
     if failures:
         print("\nFAILED:", *failures, sep="\n  ")
         sys.exit(1)

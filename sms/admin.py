@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, RelatedObject, StatusChange
+from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, RateBucket, RelatedObject, StatusChange
 
 
 class StatusChangeInline(admin.TabularInline):
     model = StatusChange
     extra = 0
-    readonly_fields = ["state", "at", "note"]
+    readonly_fields = ["state", "at", "note", "by"]
     can_delete = False
 
 
@@ -22,7 +22,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     search_fields = ["recipient", "content", "external_id", "reference"]
     date_hierarchy = "created_at"
     raw_id_fields = ["contact", "campaign", "template", "sim"]
-    readonly_fields = ["reference", "claim_token", "claimed_at"]
+    readonly_fields = ["reference", "claim_token", "claimed_at", "request_started_at"]
     inlines = [StatusChangeInline, RelatedObjectInline]
 
 
@@ -79,3 +79,17 @@ class StatusChangeAdmin(admin.ModelAdmin):
 class RelatedObjectAdmin(admin.ModelAdmin):
     list_display = ["message", "content_type", "object_id"]
     raw_id_fields = ["message"]
+
+
+@admin.register(RateBucket)
+class RateBucketAdmin(admin.ModelAdmin):
+    """The database limiter's state (one row per rate-limited route); read only."""
+
+    list_display = ["key", "next_free_at"]
+    search_fields = ["key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -36,7 +36,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
 
@@ -48,6 +48,9 @@ from sms.backends import BackendError, BaseBackend, SendResult
 from sms.routing import Route
 
 logger = logging.getLogger(__name__)
+
+#: After the first answers of a wake-up, wait this long for more before committing.
+COALESCE_SECONDS = 0.002
 
 
 @dataclass(eq=False)
@@ -232,7 +235,12 @@ class Sender:
             slots = [slot for lane in threaded if (slot := lane.next_slot()) is not None]
             timeout = max(min(slots) - time.monotonic(), 0.0) if slots else None
             if self.running:
-                done, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
+                done, pending = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
+                if done and pending and len(done) * 4 < len(self.running):
+                    # A few answers in: give the next ones a moment, so one commit records
+                    # several (the commit, not the wait, is what costs).
+                    more, _ = wait(pending, timeout=COALESCE_SECONDS, return_when=ALL_COMPLETED)
+                    done |= more
             else:
                 if timeout:
                     time.sleep(timeout)

@@ -79,3 +79,22 @@ def test_staff_only(client, plain_user):
     assert_staff_only(client, plain_user, [("get", URL), ("post", URL)], {"pk": str(message.pk), "confirm": "on"})
     message.refresh_from_db()
     assert message.state == State.UNKNOWN
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_staff_resend_from_a_phone(staff_page, live_server):
+    """On a 390 px phone: the filtered list offers the action, the page warns, nothing is wider
+    than the screen, and the confirmed re-send queues the text."""
+    message = create_message("+447911000021", "Your order is ready", state=State.UNKNOWN)
+    page = staff_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}{reverse('sms:outbound_list')}?state=unknown")
+    page.click("#resend-unknown")
+    assert "may get it twice" in page.inner_text("#twice-warning")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.check("input[name=confirm]")
+    page.click("button[type=submit].btn-warning")
+    page.wait_for_url(f"{live_server.url}{reverse('sms:outbound_list')}")
+    message.refresh_from_db()
+    assert message.state == State.WAITING
