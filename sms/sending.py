@@ -239,8 +239,8 @@ class Sender:
                 if done and pending and len(done) * 4 < len(self.running):
                     # A few answers in: give the next ones a moment, so one commit records
                     # several (the commit, not the wait, is what costs).
-                    more, _ = wait(pending, timeout=COALESCE_SECONDS, return_when=ALL_COMPLETED)
-                    done |= more
+                    also, _ = wait(pending, timeout=COALESCE_SECONDS, return_when=ALL_COMPLETED)
+                    done |= also
             else:
                 if timeout:
                     time.sleep(timeout)
