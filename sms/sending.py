@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from sms import ratelimit
 from sms.backends import BackendError, BaseBackend, SendResult
@@ -175,6 +175,17 @@ def executor() -> ThreadPoolExecutor:
         return _executor
 
 
+def _commit_mode() -> None:
+    """``SMS_SEND_SYNCHRONOUS_COMMIT = False``: this transaction does not wait for PostgreSQL's
+    disk flush. A killed worker loses nothing either way (the commit is in the server); only a
+    crash of PostgreSQL itself within a fraction of a second could lose request marks, and a
+    text whose mark was lost would be queued again by recovery. Only in our own transaction."""
+    if settings.SMS_SEND_SYNCHRONOUS_COMMIT or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 class Sender:
     """Sends the jobs of the lanes it is given, batch after batch.
 
@@ -217,7 +228,10 @@ class Sender:
                 ready.extend(lane.startable(now, self.capacity - len(self.running) - len(ready)))
             kept: list[Job] = []
             if ready or finished:
+                outermost = not connection.in_atomic_block
                 with transaction.atomic():  # outcomes and the next marks: one commit
+                    if outermost:
+                        _commit_mode()
                     for lane, results in finished.items():
                         lane.record(lane.route, results)
                     kept = self.mark_started(ready) if ready else []

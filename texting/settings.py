@@ -269,6 +269,11 @@ SMS_RATE_LIMIT_STORE = env("SMS_RATE_LIMIT_STORE", "auto")
 # With a broker: one burst of queueing is spread over this many dispatch_due tasks (one per
 # worker you run); each sends batch after batch until nothing is due.
 SMS_DISPATCH_WORKERS = env_int("SMS_DISPATCH_WORKERS", 4)
+# false: the dispatcher's commits (outcomes + request marks) do not wait for PostgreSQL's disk
+# flush (~1.5x faster at 20 ms on a busy server). A killed worker loses nothing either way; a
+# crash of PostgreSQL itself in that fraction of a second could lose marks, and recovery would
+# then queue those texts again (a possible duplicate). Default true: never.
+SMS_SEND_SYNCHRONOUS_COMMIT = env_bool("SMS_SEND_SYNCHRONOUS_COMMIT", True)
 
 # --- Campaigns (campaigns app) -----------------------------------------------------------
 
