@@ -229,7 +229,7 @@ def main() -> None:
                 runs = []
                 for workers in worker_counts:
                     rate, _ = texting_run(kind, gateway, args.count, workers, args)
-                    seen = gateway.rate(skip=1) if args.rate else 0.0
+                    seen = gateway.busiest(2.0) / 2 if args.rate else 0.0
                     runs.append((workers, rate, gateway.duplicates(), gateway.texts, seen))
                     gateway.reset()
                 seqs.append(sequential_loop(kind, gateway, n_seq))
@@ -246,7 +246,7 @@ def main() -> None:
                         f"{rate / threaded:4.2f}x 16-thread; duplicates {dupes}; gateway saw {texts}"
                     )
                     if args.rate:
-                        line += f"; rate at the gateway {seen:.1f}/s (limit {args.rate:g}, {seen / args.rate - 1:+.1%})"
+                        line += f"; busiest 2 s at the gateway {seen:.1f}/s (limit {args.rate:g}, {seen / args.rate - 1:+.1%})"
                         if seen > args.rate * 1.1:
                             failures.append(f"{kind} {delay} {workers}w over the limit")
                     print(line, flush=True)

@@ -54,6 +54,17 @@ class LatencyGateway:
             return 0.0
         return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
 
+    def busiest(self, window: float = 1.0) -> int:
+        """Most requests that arrived within any ``window`` seconds: what a per-second limit
+        means from the gateway's side, unmoved by a late first request."""
+        arrivals = sorted(self.arrivals)
+        most, start = 0, 0
+        for end, at in enumerate(arrivals):
+            while at - arrivals[start] > window:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
+
     def reset(self) -> None:
         with self._lock:
             self.per_recipient.clear()
