@@ -237,3 +237,16 @@ def test_batch_api_gets_one_request_per_group_of_the_same_words(settings):
         assert gateway.duplicates() == 0 and gateway.texts == 8
         assert len(gateway.arrivals) == 4  # one request for the five, one each for the others
     assert OutboundMessage.objects.filter(state=State.SENT).count() == 8
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+@pytest.mark.django_db(transaction=True)
+def test_without_synchronous_commit_everything_is_still_recorded(settings, twilio_gateway):
+    settings.SMS_SEND_SYNCHRONOUS_COMMIT = False
+    queue(30)
+    dispatch()
+    assert OutboundMessage.objects.filter(state=State.SENT, request_started_at__isnull=False).count() == 30
+    assert twilio_gateway.duplicates() == 0
+    with connection.cursor() as cursor:  # SET LOCAL: it never outlives the dispatcher's transaction
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
