@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, RateBucket, RelatedObject, StatusChange
+from sms.models import (
+    ConsentEvent,
+    Contact,
+    GatewayInboundPart,
+    InboundMessage,
+    OutboundMessage,
+    RateBucket,
+    RelatedObject,
+    StatusChange,
+)
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -93,3 +102,12 @@ class RateBucketAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(GatewayInboundPart)
+class GatewayInboundPartAdmin(admin.ModelAdmin):
+    """Parts of long texts a gateway delivered piecewise, waiting for their siblings."""
+
+    list_display = ["pk", "backend", "sender", "concat_ref", "seq", "total", "assembled", "first_seen_at"]
+    list_filter = ["backend", "assembled"]
+    search_fields = ["sender", "external_id", "concat_ref"]
