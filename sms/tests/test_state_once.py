@@ -64,23 +64,3 @@ def test_twenty_copies_of_one_report_posted_at_once_write_one_history_row(settin
     assert message.state == State.DELIVERED
     assert StatusChange.objects.filter(message=message, state=State.DELIVERED).count() == 1
     assert [t for t in transitions if t[2] == State.DELIVERED] == [(message.pk, State.SENT, State.DELIVERED)]
-
-
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite variant")
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_reports_on_sqlite_too(settings, transitions):
-    """SQLite serialises writers; the conditional UPDATE still makes the losers see zero rows.
-    Threads with their own connections to the (shared-cache) test database, as gunicorn
-    threads would have."""
-    settings.LOCMEM_WEBHOOK_SECRET = "s3cret"
-    message = create_message(state=State.SENT)
-    url = f"/sms/status/locmem/?secret=s3cret&ref={message.reference}"
-
-    def post():
-        return Client().post(url, {"id": "gw-1", "state": "delivered"}).status_code
-
-    assert run_concurrently(post, 8) == [200] * 8
-    message.refresh_from_db()
-    assert message.state == State.DELIVERED
-    assert StatusChange.objects.filter(message=message, state=State.DELIVERED).count() == 1
-    assert [t for t in transitions if t[2] == State.DELIVERED] == [(message.pk, State.SENT, State.DELIVERED)]
