@@ -110,7 +110,7 @@ class Lane:
         ready = []
         while self.booked and self.booked[0].go_at <= now and self.in_flight < self.limit and capacity > len(ready):
             job = self.booked[0]
-            if self.rate > 0 and now > job.go_at + max(2 * job.cost / self.rate, 0.02):
+            if self.rate > 0 and now > job.go_at + max(job.cost / self.rate, 0.01):
                 # The loop was busy past this slot: starting now would bunch it with the next
                 # ones (over the limit from the gateway's side). Book these jobs again.
                 late = list(self.booked)
