@@ -32,6 +32,7 @@ def sim_detail(request, pk):
             (option, name, name not in sim.missing_credentials()) for option, name in sim.credentials_env.items()
         ],
         "recent": sim.outbound_messages.order_by("-created_at")[:10],
+        "health_events": sim.health_events.all()[:20],
     }
     if not sim.is_modem:
         context.update(

@@ -29,6 +29,7 @@ app.conf.beat_schedule = {
     "read-in": {"task": "modems.tasks.read_in", "schedule": crontab(minute="*")},
     "modem-status": {"task": "modems.tasks.modem_status", "schedule": crontab(minute="*/15")},
     "check-balances": {"task": "modems.tasks.check_balances", "schedule": crontab(minute="7", hour="*")},
+    "check-routes": {"task": "modems.tasks.check_routes", "schedule": 60.0},
     "train-classifier": {
         "task": "replies.tasks.train_classifier",
         "schedule": crontab(minute="30", hour="3"),

@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from campaigns.models import Campaign
+from modems.health import unhealthy_routes
 from modems.models import SimCard
 from replies.models import Reply
 from sms import stats
@@ -22,6 +23,7 @@ def dashboard(request):
         "needs_review": Reply.objects.filter(needs_review=True).count(),
         "campaigns": Campaign.objects.with_counts().exclude(state=Campaign.State.ABORTED)[:5],
         "low_balance": list(SimCard.objects.low_on_balance()[:10]),
+        "unhealthy_routes": list(unhealthy_routes()[:10]),
     }
     return render(request, "dashboard.html", context)
 

@@ -38,6 +38,7 @@ TASK_OF_COMMAND = {
     "read_in": "modems.tasks.read_in",
     "modem_status": "modems.tasks.modem_status",
     "check_balances": "modems.tasks.check_balances",
+    "check_routes": "modems.tasks.check_routes",
     "train_classifier": "replies.tasks.train_classifier",
     "pull_campaign": "campaigns.tasks.pull_campaign",
     "send_followups": "campaigns.tasks.send_followups",

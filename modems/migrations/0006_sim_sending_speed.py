@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('modems', '0004_sim_balances'),
+        ('modems', '0005_route_health_smpp'),
     ]
 
     operations = [
