@@ -33,6 +33,10 @@ class ModemBackend(BaseBackend):
     slug = "modem"
     name = "USB GSM modem"
     standalone = False  # needs the device of its SIM: only the SIM router builds one
+    # One serial line, one text at a time, and it records an unreachable modem in the
+    # database: the dispatcher calls it from its own thread, a whole group per call.
+    thread_safe = False
+    max_batch_size = 1_000_000
 
     def __init__(self, **options):
         super().__init__(**options)

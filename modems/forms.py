@@ -61,6 +61,8 @@ class SimCardForm(forms.ModelForm):
             "active",
             "price_per_segment",
             "currency",
+            "max_in_flight",
+            "messages_per_second",
             "low_balance_threshold",
         ]
         widgets = {"options": forms.Textarea(attrs={"rows": 4, "placeholder": '{"preset": "kannel", "url": "..."}'})}

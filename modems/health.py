@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from modems.models import RouteHealthEvent, SimCard, SimDayCount
@@ -41,6 +41,7 @@ def record_failure(sim_id: int, reason: str) -> bool:
     now = timezone.now()
     SimCard.objects.filter(pk=sim_id, failing_since__isnull=True).update(failing_since=now)
     limit = now - timedelta(seconds=settings.ROUTES_FAILOVER_AFTER_SECONDS)
+    event = None
     with transaction.atomic():
         # Conditional: of several dispatchers seeing failures, one takes the route down.
         went_down = SimCard.objects.filter(pk=sim_id, healthy=True, failing_since__lte=limit).update(
@@ -49,12 +50,21 @@ def record_failure(sim_id: int, reason: str) -> bool:
             health_reason=reason[:300],
             next_probe_at=now + timedelta(seconds=settings.ROUTES_PROBE_SECONDS),
         )
-        if not went_down:
+        if went_down:
+            event = RouteHealthEvent.objects.create(sim_id=sim_id, at=now, healthy=False, reason=reason[:300])
+        else:
             SimCard.objects.filter(pk=sim_id, healthy=False, next_probe_at__lte=now).update(
                 next_probe_at=now + timedelta(seconds=settings.ROUTES_PROBE_SECONDS)
             )
-            return False
-        event = RouteHealthEvent.objects.create(sim_id=sim_id, at=now, healthy=False, reason=reason[:300])
+    if event is None:
+        if SimCard.objects.filter(pk=sim_id, healthy=False).exists():
+            # Outcomes arrive as each request answers (the dispatcher keeps several in flight):
+            # a text that failed after the route went down moves like the ones before it.
+            late = fail_over(sim_id)
+            latest = RouteHealthEvent.objects.filter(sim_id=sim_id, healthy=False).order_by("-at", "-pk").first()
+            if late and latest is not None:
+                RouteHealthEvent.objects.filter(pk=latest.pk).update(moved=F("moved") + late)
+        return False
     event.moved = fail_over(sim_id)
     event.save(update_fields=["moved"])
     logger.warning("Route %s unhealthy (%s): %d waiting texts moved", sim_id, reason, event.moved)

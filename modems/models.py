@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F
 from django.urls import reverse
@@ -121,6 +122,22 @@ class SimCard(models.Model):
         max_digits=8, decimal_places=5, null=True, blank=True, help_text="Price of one SMS part; empty: unknown"
     )
     currency = models.CharField(max_length=3, blank=True, default="GBP", help_text="ISO 4217 code, e.g. GBP, EUR, USD")
+    # Sending speed of a gateway account (a modem always sends one text at a time).
+    max_in_flight = models.PositiveSmallIntegerField(
+        "requests in flight",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(256)],
+        help_text="Gateway requests one worker keeps open at once on this account (empty: SMS_SEND_CONCURRENCY)",
+    )
+    messages_per_second = models.FloatField(
+        "messages per second",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.01)],
+        help_text="Most texts per second across all workers (segments per second where the gateway counts "
+        "segments, as Twilio does); empty: no limit. See the README for each provider's published limits.",
+    )
     # What the modem said last time we asked (modem_status, read_in, the SIM page).
     status_checked_at = models.DateTimeField(null=True, blank=True)
     sim_status = models.CharField(max_length=30, blank=True)

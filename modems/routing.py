@@ -268,7 +268,15 @@ def _route(sim: SimCard, day) -> Route:
         SimDayCount.objects.release(sim_id=sim.pk, day=day, parts=back)
         _record_health(sim.pk, sent, failed)
 
-    return Route(backend=backend, sim_id=sim.pk, sender=sim.number, on_outcome=on_outcome)
+    return Route(
+        backend=backend,
+        sim_id=sim.pk,
+        sender=sim.number,
+        on_outcome=on_outcome,
+        max_in_flight=1 if sim.is_modem else sim.max_in_flight,
+        rate=sim.messages_per_second,
+        rate_key=f"sim:{sim.pk}",
+    )
 
 
 def _record_health(sim_id: int, sent, failed) -> None:

@@ -6,6 +6,7 @@ from sms.models import (
     GatewayInboundPart,
     InboundMessage,
     OutboundMessage,
+    RateBucket,
     RelatedObject,
     StatusChange,
 )
@@ -15,7 +16,7 @@ from sms.rollups import InboundCount, InboundCountDelta, OutboundCount, Outbound
 class StatusChangeInline(admin.TabularInline):
     model = StatusChange
     extra = 0
-    readonly_fields = ["state", "at", "note"]
+    readonly_fields = ["state", "at", "note", "by"]
     can_delete = False
 
 
@@ -31,7 +32,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     search_fields = ["recipient", "content", "external_id", "reference"]
     date_hierarchy = "created_at"
     raw_id_fields = ["contact", "campaign", "template", "sim"]
-    readonly_fields = ["reference", "claim_token", "claimed_at"]
+    readonly_fields = ["reference", "claim_token", "claimed_at", "request_started_at"]
     inlines = [StatusChangeInline, RelatedObjectInline]
 
 
@@ -129,6 +130,20 @@ admin.site.register([InboundCount, InboundCountDelta], RollupAdmin)
 class RollupZoneAdmin(RollupAdmin):
     list_display = ["name"]
     list_filter = []
+
+
+@admin.register(RateBucket)
+class RateBucketAdmin(admin.ModelAdmin):
+    """The database limiter's state (one row per rate-limited route); read only."""
+
+    list_display = ["key", "next_free_at"]
+    search_fields = ["key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(GatewayInboundPart)

@@ -3,11 +3,14 @@
 Used by ``send_queued``, by ``send(..., send_immediately=True)`` and by the task engine.
 
 Never twice: a batch is claimed and committed as SENDING *before* any gateway is called, and
-the route (backend, SIM) is committed before the call too. A dispatcher that dies between
-the gateway call and recording the outcome leaves rows in SENDING with their backend set;
-``recover_stuck`` later marks them UNKNOWN, or queues them again only when the backend's
-gateway drops a second send with the same client reference. Rows stuck without a backend
-never reached a gateway and are simply queued again.
+the route (backend, SIM) is committed before the call too. The batch then goes out with many
+requests in flight (``sms.sending``): each text's ``request_started_at`` is committed just
+before its request starts, and its outcome as soon as its answer arrives. A dispatcher that
+dies leaves in SENDING with the mark only the requests it had in flight; ``recover_stuck``
+later marks those UNKNOWN (or queues them again when the gateway drops a second send with the
+same client reference). Rows stuck without the mark never reached a gateway and are simply
+queued again. Outcomes are conditional UPDATEs: a delivery report that beat the dispatcher's
+own record is never overwritten.
 """
 
 from __future__ import annotations
@@ -21,13 +24,18 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from sms import signals
+from sms import sending, signals
 from sms.backends import BackendError, SendResult, get_backend_class
 from sms.bulk import insert_rows, update_rows
 from sms.models import DUE_STATES, ConsentEvent, Contact, OutboundMessage, State, StatusChange
 from sms.routing import Deferral, Route, route
+
+#: States an outcome may be written over: ours (SENDING), or recovery's guess (UNKNOWN) when
+#: a dispatcher it gave up on answers after all. Never over a delivery report or a requeue.
+OUTCOME_STATES = (State.SENDING, State.UNKNOWN)
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +95,7 @@ def claim_batch(*, size: int, now=None, pks=None) -> list[OutboundMessage]:
             claimed_at=now,
             claim_token=token,
             changed_at=now,
+            request_started_at=None,
             number_of_send_attempts=F("number_of_send_attempts") + 1,
         )
         claimed = list(OutboundMessage.objects.filter(claim_token=token, state=State.SENDING).order_by("pk"))
@@ -99,17 +108,25 @@ def claim_batch(*, size: int, now=None, pks=None) -> list[OutboundMessage]:
 
 
 def dispatch(*, batch_size: int | None = None, max_batches: int | None = None, progress=None) -> DispatchSummary:
-    """Send every due message, batch after batch, until none is due (or ``max_batches``)."""
+    """Send every due message, batch after batch, until none is due (or ``max_batches``).
+
+    The next batch is claimed as soon as every text of the current one has *started*, so the
+    requests in flight do not drain to zero at each batch boundary.
+    """
     batch_size = batch_size or settings.SMS_DISPATCH_BATCH_SIZE
     summary = DispatchSummary()
+    sender = sending.Sender(mark_started=_mark_started)
     while max_batches is None or summary.batches < max_batches:
         claimed = claim_batch(size=batch_size)
         if not claimed:
             break
-        summary.add(send_claimed(claimed))
+        send_claimed(claimed, sender=sender, summary=summary)
         summary.batches += 1
         if progress:
             progress(summary)
+    sender.drain()
+    if progress and summary.batches:
+        progress(summary)
     return summary
 
 
@@ -122,9 +139,16 @@ def send_message_now(message: OutboundMessage) -> OutboundMessage:
     return message
 
 
-def send_claimed(messages: list[OutboundMessage]) -> DispatchSummary:
-    """Route and send messages this dispatcher has claimed (state SENDING)."""
-    summary = DispatchSummary(claimed=len(messages))
+def send_claimed(
+    messages: list[OutboundMessage], *, sender: sending.Sender | None = None, summary: DispatchSummary | None = None
+) -> DispatchSummary:
+    """Route and send messages this dispatcher has claimed (state SENDING).
+
+    With a ``sender`` (``dispatch``'s), returns once every text has started, its outcomes
+    recorded later by the sender; without one, once every outcome is recorded.
+    """
+    summary = summary if summary is not None else DispatchSummary()
+    summary.claimed += len(messages)
     now = timezone.now()
 
     # Suppression again at dispatch time: an opt-out may have arrived since queueing.
@@ -156,6 +180,7 @@ def send_claimed(messages: list[OutboundMessage]) -> DispatchSummary:
         _requeue(waiting, now, until=until, note=reason, refund_attempt=True)
         summary.deferred += len(waiting)
 
+    lanes = []
     for route_, group in groups.values():
         # Commit the route before the call: recovery must know which gateway may have it.
         for message in group:
@@ -163,15 +188,57 @@ def send_claimed(messages: list[OutboundMessage]) -> DispatchSummary:
             message.sim_id = route_.sim_id
             message.sender = message.sender or route_.sender
         update_rows(group, ["backend", "sim", "sender"])
-        try:
-            results = route_.backend.publish_messages(group)
-        except BackendError as exc:  # a batch API failing as a whole
-            results = [SendResult(message=m, error=exc) for m in group]
-        except Exception as exc:  # a bug or an unexpected library error: never lose the batch
-            logger.exception("Backend %s crashed while sending %d messages", route_.backend.slug, len(group))
-            results = [SendResult(message=m, error=BackendError(f"Backend crashed: {exc!r}")) for m in group]
-        _record(results, route_, summary)
+        lanes.append(
+            sending.Lane(
+                route_,
+                group,
+                record=lambda route_, results: _record(results, route_, summary),
+                give_back=lambda waiting, note: _give_back(waiting, note, summary),
+            )
+        )
+    own = sender is None
+    sender = sender or sending.Sender(mark_started=_mark_started)
+    sender.add(lanes)
+    if own:
+        sender.drain()
+    else:
+        sender.pump()
     return summary
+
+
+def _mark_started(jobs: list[sending.Job]) -> list[sending.Job]:
+    """Commit "the request starts now" for these jobs' texts (one UPDATE per claim); keep the
+    jobs whose texts are still ours (recovery may have given up on a very slow dispatcher)."""
+    messages = [m for job in jobs for m in job.messages]
+    now = timezone.now()
+    by_token: dict = defaultdict(list)
+    for message in messages:
+        by_token[message.claim_token].append(message.pk)
+    lost = False
+    for token, pks in by_token.items():
+        marked = OutboundMessage.objects.filter(pk__in=pks, claim_token=token, state=State.SENDING).update(
+            request_started_at=now
+        )
+        lost = lost or marked < len(pks)
+    if lost:
+        ours = {
+            (pk, token)
+            for pk, token in OutboundMessage.objects.filter(
+                pk__in=[m.pk for m in messages], request_started_at=now
+            ).values_list("pk", "claim_token")
+        }
+        for job in jobs:
+            job.messages = [m for m in job.messages if (m.pk, m.claim_token) in ours]
+        jobs = [job for job in jobs if job.messages]
+    for message in messages:
+        message.request_started_at = now
+    return jobs
+
+
+def _give_back(messages: list[OutboundMessage], note: str, summary: DispatchSummary) -> None:
+    now = timezone.now()
+    _requeue(messages, now, until=now + timedelta(seconds=30), note=note, refund_attempt=True)
+    summary.deferred += len(messages)
 
 
 def _valid_confirmations(messages: list[OutboundMessage]) -> set[int]:
@@ -201,14 +268,14 @@ def _record(results: list[SendResult], route_: Route, summary: DispatchSummary) 
         message.error = ""
     new_state = State.DEBUG if debug else State.SENT
     if ok:
-        _finish(
+        won = _finish(
             [r.message for r in ok],
             new_state,
             now,
             extra_fields=["external_id", "sender", "extra_sender_data", "sent_at"],
         )
-        for result in ok:
-            signals.message_sent.send(sender=OutboundMessage, message=result.message)
+        for message in won:
+            signals.message_sent.send(sender=OutboundMessage, message=message)
     if debug:
         summary.debug += len(ok)
     else:
@@ -258,25 +325,77 @@ def _record_failure(message: OutboundMessage, error: BackendError, now, summary:
     summary.retry += 1
 
 
-def _finish(messages, state, now, *, error: str | None = None, note: str = "", extra_fields=()) -> None:
+def _finish(messages, state, now, *, error: str | None = None, note: str = "", extra_fields=()) -> list:
+    """Move claimed texts to ``state`` with their history rows, in one transaction, unless
+    something else moved them first (a delivery report, recovery's requeue): returns the texts
+    moved. Data fields (``extra_fields``) of an accepted text are kept even when a report beat
+    us to its state.
+
+    The hot path is two round trips: one conditional UPDATE per row (pipelined) whose total
+    row count says whether every row was still ours, and the history INSERT.
+    """
     if not messages:
-        return
+        return []
     for message in messages:
-        previous = message.state
         message.state = state
         message.changed_at = now
         message.claim_token = None
         if error is not None:
             message.error = error[:1000]
-        message._previous_state = previous
-    # One transaction: a reader (or a crash) never sees the new state without its history row.
-    with transaction.atomic():
-        update_rows(messages, ["state", "changed_at", "claim_token", "error", *extra_fields])
-        insert_rows([StatusChange(message=m, state=state, at=now, note=note[:500]) for m in messages])
-    for message in messages:
-        signals.status_changed.send(
-            sender=OutboundMessage, message=message, previous=message._previous_state, state=state
-        )
+    fields = ["state", "changed_at", "claim_token", "error", *extra_fields]
+    with transaction.atomic(savepoint=False):
+        # One transaction: a reader (or a crash) never sees the new state without its history row.
+        if _update_if_outcome_allowed(messages, fields) == len(messages):
+            won = messages
+        else:
+            pks = [m.pk for m in messages]
+            current = dict(OutboundMessage.objects.filter(pk__in=pks).values_list("pk", "state"))
+            moved = set(
+                OutboundMessage.objects.filter(pk__in=pks, state=state, changed_at=now).values_list("pk", flat=True)
+            )
+            won = [m for m in messages if m.pk in moved]
+            reported = [
+                m
+                for m in messages
+                if m.pk not in moved and current.get(m.pk) in (State.SENT, State.DELIVERED, State.ERROR_UPDATE)
+            ]
+            if extra_fields and reported and state in (State.SENT, State.DEBUG):
+                update_rows(reported, list(extra_fields))
+        insert_rows([StatusChange(message=m, state=state, at=now, note=note[:500]) for m in won])
+    for message in won:
+        signals.status_changed.send(sender=OutboundMessage, message=message, previous=State.SENDING, state=state)
+    return won
+
+
+def _update_if_outcome_allowed(messages, field_names) -> int:
+    """``update_rows`` with ``AND state IN OUTCOME_STATES``; the number of rows changed.
+
+    PostgreSQL: one ``UPDATE ... FROM (VALUES ...)`` whatever the number of rows (so a bigger
+    group costs no more round trips); SQLite: one prepared statement run per row.
+    """
+    meta = OutboundMessage._meta
+    fields = [meta.get_field(name) for name in field_names]
+    quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    states = ", ".join(["%s"] * len(OUTCOME_STATES))
+    values = [[m.pk, *(f.get_db_prep_save(getattr(m, f.attname), connection) for f in fields)] for m in messages]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            casts = [f"%s::{meta.pk.db_type(connection)}"] + [f"%s::{f.db_type(connection)}" for f in fields]
+            row = f"({', '.join(casts)})"
+            names = ", ".join(["id", *(quote(f.column) for f in fields)])
+            assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
+            sql = (
+                f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 (names from the model)
+                f"FROM (VALUES {', '.join([row] * len(values))}) AS v({names}) "
+                f"WHERE t.{pk} = v.id AND t.{quote('state')} IN ({states})"
+            )
+            cursor.execute(sql, [p for row_values in values for p in row_values] + list(OUTCOME_STATES))
+            return cursor.rowcount
+        assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s AND {quote('state')} IN ({states})"  # noqa: S608
+        cursor.executemany(sql, [[*row_values[1:], row_values[0], *OUTCOME_STATES] for row_values in values])
+        return cursor.rowcount
 
 
 def _requeue(messages, now, *, until, note: str, refund_attempt=False, state=State.WAITING, error="") -> None:
@@ -284,9 +403,14 @@ def _requeue(messages, now, *, until, note: str, refund_attempt=False, state=Sta
         message.next_attempt_at = until
         if refund_attempt:
             message.number_of_send_attempts = max(message.number_of_send_attempts - 1, 0)
-    with transaction.atomic():
-        update_rows(messages, ["next_attempt_at", "number_of_send_attempts"])
-        _finish(messages, state, now, error=error or note, note=note)
+    _finish(
+        messages,
+        state,
+        now,
+        error=error or note,
+        note=note,
+        extra_fields=["next_attempt_at", "number_of_send_attempts"],
+    )
 
 
 def recover_stuck(*, timeout: timedelta | None = None) -> dict[str, int]:
@@ -297,7 +421,8 @@ def recover_stuck(*, timeout: timedelta | None = None) -> dict[str, int]:
     counts = {"requeued": 0, "unknown": 0}
     stuck = list(OutboundMessage.objects.stuck(timeout, now))
     for message in stuck:
-        never_called = not message.backend
+        # No route, or no request mark: this attempt's gateway request never started.
+        never_called = not message.backend or message.request_started_at is None
         try:
             dedup = bool(message.backend) and get_backend_class(message.backend).deduplicates_on_reference
         except Exception:
@@ -306,18 +431,19 @@ def recover_stuck(*, timeout: timedelta | None = None) -> dict[str, int]:
         # the row on and we change nothing.
         if never_called or dedup:
             note = (
-                "Recovered: never reached a gateway"
+                "Recovered: its request to the gateway never started"
                 if never_called
                 else "Recovered: re-sent with the same client reference (the gateway deduplicates)"
             )
-            won = OutboundMessage.objects.filter(
-                pk=message.pk, state=State.SENDING, claimed_at=message.claimed_at
-            ).update(
+            still = OutboundMessage.objects.filter(pk=message.pk, state=State.SENDING, claimed_at=message.claimed_at)
+            if never_called:  # ...and the dispatcher cannot start it from now on (claim token gone)
+                still = still.filter(request_started_at__isnull=True)
+            won = still.update(
                 state=State.WAITING,
                 changed_at=now,
                 claim_token=None,
                 next_attempt_at=now,
-                number_of_send_attempts=F("number_of_send_attempts") - (1 if never_called else 0),
+                number_of_send_attempts=Greatest(F("number_of_send_attempts") - (1 if never_called else 0), 0),
             )
             new_state, key = State.WAITING, "requeued"
         else:

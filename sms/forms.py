@@ -90,3 +90,10 @@ class ConsentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
+
+
+class ResendUnknownForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I have checked the gateway's logs and accept that recipients may get these texts twice",
+        error_messages={"required": "Tick the box to confirm: these texts may already have arrived."},
+    )

@@ -227,6 +227,9 @@ class OutboundMessage(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True, db_index=True)
+    # Committed just before this attempt's gateway request starts (cleared when claimed): a
+    # text stuck in SENDING without it provably never left, and goes back to the queue.
+    request_started_at = models.DateTimeField(null=True, blank=True)
 
     objects = OutboundQuerySet.as_manager()
 
@@ -254,6 +257,11 @@ class OutboundMessage(models.Model):
         """Move to ``state`` unless it is already there; record the change and fire the signal.
 
         Returns True if the state changed. Extra ``fields`` are saved in the same UPDATE.
+
+        The UPDATE is conditional on the state this instance was read in, so a transition
+        happens once: twenty copies of one delivery report racing each other (each process
+        having read SENT) write one DELIVERED history row and fire ``status_changed`` once;
+        the losers re-read the row and return False.
         """
         at = at or timezone.now()
         previous = self.state
@@ -261,12 +269,21 @@ class OutboundMessage(models.Model):
             setattr(self, name, value)
         if previous == state and not fields:
             return False
+        update = {"state", "changed_at", *fields.keys(), *save_fields}
+        values = {name: getattr(self, name) for name in update if name not in ("state", "changed_at")}
+        with transaction.atomic():
+            won = OutboundMessage.objects.filter(pk=self.pk, state=previous).update(
+                state=state, changed_at=at, **values
+            )
+            if won and previous != state:
+                StatusChange.objects.create(message=self, state=state, at=at, note=note[:500])
+        if not won:
+            # Someone else moved the row first: show their outcome, change nothing.
+            self.refresh_from_db()
+            return False
         self.state = state
         self.changed_at = at
-        update = {"state", "changed_at", *fields.keys(), *save_fields}
-        self.save(update_fields=sorted(update))
         if previous != state:
-            StatusChange.objects.create(message=self, state=state, at=at, note=note[:500])
             signals.status_changed.send(sender=OutboundMessage, message=self, previous=previous, state=state)
             return True
         return False
@@ -294,6 +311,8 @@ class StatusChange(models.Model):
     state = models.CharField(max_length=20, choices=State.choices)
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=500, blank=True)
+    #: The staff member who made this change by hand (a deliberate re-send); empty for the system.
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["at", "pk"]
@@ -406,6 +425,18 @@ class AbstractSMSTemplate(models.Model):
         """``body`` filled with ``context_data``; ``{link}`` stays for the queue to fill in."""
         values = {"link": "{link}", **{k: ("" if v is None else v) for k, v in context_data.items()}}
         return self.body.format_map(_SafeFormat(values))
+
+
+class RateBucket(models.Model):
+    """Shared state of one route's messages-per-second limit (``sms.ratelimit``), used when no
+    Redis cache is configured: the time at which the route's next slot opens."""
+
+    key = models.CharField(max_length=100, unique=True)
+    #: Unix time (seconds) at which the next message (segment) may start.
+    next_free_at = models.FloatField(default=0.0)
+
+    def __str__(self):
+        return f"{self.key}: next at {self.next_free_at:.3f}"
 
 
 class GatewayInboundPart(models.Model):

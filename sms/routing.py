@@ -27,10 +27,22 @@ class Route:
     #: Called after the send with (sent messages, failed messages), e.g. to give back SIM
     #: allowance reserved for texts that did not go.
     on_outcome: Callable | None = field(default=None, compare=False)
+    #: Gateway requests one dispatcher keeps in flight at once on this route (None: the
+    #: setting SMS_SEND_CONCURRENCY). A backend that is not thread-safe always gets 1.
+    max_in_flight: int | None = None
+    #: Messages (segments, for a backend that ``counts_segments``) per second on this route
+    #: across all dispatchers (``sms.ratelimit``); None or 0: no limit.
+    rate: float | None = None
+    #: Name of the route's shared limiter bucket ("sim:3", "backend:twilio").
+    rate_key: str = ""
 
     @property
     def key(self) -> tuple:
         return (self.backend.slug, self.sim_id, id(self.backend))
+
+    @property
+    def limiter_key(self) -> str:
+        return self.rate_key or (f"sim:{self.sim_id}" if self.sim_id else f"backend:{self.backend.slug}")
 
 
 @dataclass
@@ -66,7 +78,14 @@ def default_router(messages) -> list[Route | Deferral]:
         slug = extra.get("backend") or preferred_backend(extra.get("prefer_backend")) or settings.SMS_DEFAULT_BACKEND
         if slug not in cache:
             cache[slug] = get_backend(slug)
-        routes.append(Route(backend=cache[slug], sender=message.sender or settings.SMS_DEFAULT_SENDER))
+        routes.append(
+            Route(
+                backend=cache[slug],
+                sender=message.sender or settings.SMS_DEFAULT_SENDER,
+                rate=settings.SMS_SEND_RATE_PER_SECOND or None,
+                rate_key=f"backend:{slug}",
+            )
+        )
     return routes
 
 

@@ -25,12 +25,35 @@ KICK_LOCK = "sms:dispatch-kick"
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def dispatch_due(batch_size: int | None = None, max_batches: int | None = None) -> str:
-    """Send every due outbound text (``send_queued``)."""
+def dispatch_due(batch_size: int | None = None, max_batches: int | None = None, spread: bool = True) -> str:
+    """Send every due outbound text (``send_queued``).
+
+    With more than a batch due, the work is spread: up to ``SMS_DISPATCH_WORKERS - 1`` more
+    dispatch_due tasks go to the broker (``spread=False``, so they do not spread again), and
+    every worker that takes one claims batch after batch until nothing is due. Claims with
+    SKIP LOCKED and a token keep them apart; extra tasks that find nothing end at once.
+    """
     # From here on this run may miss texts committed later: the next queueing must kick again.
     _forget_kick()
+    if spread:
+        _spread(batch_size or settings.SMS_DISPATCH_BATCH_SIZE)
     summary = dispatch.dispatch(batch_size=batch_size, max_batches=max_batches)
     return str(summary)
+
+
+def _spread(batch_size: int) -> None:
+    if not settings.CELERY_BROKER_URL or settings.SMS_DISPATCH_WORKERS <= 1:
+        return
+    from sms.models import OutboundMessage
+
+    due = OutboundMessage.objects.due().count()
+    helpers = min(settings.SMS_DISPATCH_WORKERS - 1, max(-(-due // batch_size) - 1, 0))
+    for _ in range(helpers):
+        try:
+            dispatch_due.apply_async(kwargs={"batch_size": batch_size, "spread": False}, retry=False)
+        except Exception:
+            logger.warning("Could not reach the task broker to spread the dispatch", exc_info=True)
+            return
 
 
 @shared_task(acks_late=True, ignore_result=True)

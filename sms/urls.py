@@ -13,6 +13,7 @@ urlpatterns = [
     path("contacts/export/", views.export, {"slug": "contacts"}, name="contact_export"),
     path("consent/export/", views.export, {"slug": "consent"}, name="consent_export"),
     path("outbound/<int:pk>/", views.outbound_detail, name="outbound_detail"),
+    path("outbound/resend-unknown/", views.outbound_resend_unknown, name="outbound_resend_unknown"),
     path("received/", views.inbound_list, name="inbound_list"),
     path("received/<int:pk>/", views.inbound_detail, name="inbound_detail"),
     path("compose/", views.compose, name="compose"),

@@ -3,11 +3,14 @@
 Thin views: a form or a filter, one call into sms.api / the models, render or redirect.
 """
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count, Max, OuterRef, Subquery
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
@@ -16,8 +19,9 @@ from sms import api
 from sms import export as exports
 from sms.conversation import conversation
 from sms.filters import ContactFilter, InboundFilter, OutboundFilter
-from sms.forms import ComposeForm, ConsentForm, OptOutForm
+from sms.forms import ComposeForm, ConsentForm, OptOutForm, ResendUnknownForm
 from sms.models import Contact, InboundMessage, OutboundMessage, State
+from sms.resend import resend_unknown
 from sms.tables import ContactTable, InboundTable, OutboundTable
 
 PER_PAGE = 50
@@ -28,7 +32,10 @@ def outbound_list(request):
     filterset = OutboundFilter(request.GET or None, queryset=queryset)
     table = OutboundTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
-    return render(request, "sms/outbound_list.html", {"filter": filterset, "table": table})
+    # The bulk action shows when the list is filtered to UNKNOWN texts (no extra query).
+    resend = State.UNKNOWN in request.GET.getlist("state")
+    context = {"filter": filterset, "table": table, "resend_unknown": resend, "query": request.GET.urlencode()}
+    return render(request, "sms/outbound_list.html", context)
 
 
 def outbound_detail(request, pk):
@@ -133,6 +140,38 @@ def contact_opt_in(request, pk):
     else:
         messages.error(request, "Consent not recorded: the evidence is required.")
     return redirect(contact)
+
+
+UNKNOWN_SHOWN = 50
+
+
+def outbound_resend_unknown(request):
+    """The outbound list's bulk action: re-send the UNKNOWN texts the list shows (or ``pk``s).
+
+    GET is the confirmation page (what would go, and that it may arrive twice); POST with the
+    box ticked queues them again, recorded in each text's history with the staff member.
+    """
+    params = request.POST if request.method == "POST" else request.GET
+    queryset = OutboundFilter(params, queryset=OutboundMessage.objects.all()).qs
+    if params.getlist("pk"):
+        queryset = queryset.filter(pk__in=[pk for pk in params.getlist("pk") if pk.isdigit()])
+    unknown = queryset.filter(state=State.UNKNOWN).order_by("-changed_at", "-pk")
+    form = ResendUnknownForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        count = resend_unknown(unknown, user=request.user)
+        messages.success(request, f"{count} text{'s' if count != 1 else ''} queued to be sent again.")
+        return redirect("sms:outbound_list")
+    hidden = [
+        (key, value) for key in params if key not in ("confirm", "csrfmiddlewaretoken") for value in params.getlist(key)
+    ]
+    context = {
+        "form": form,
+        "count": unknown.count(),
+        "shown": unknown[:UNKNOWN_SHOWN],
+        "hidden": hidden,
+        "back": f"{reverse('sms:outbound_list')}?{urlencode(hidden)}" if hidden else reverse("sms:outbound_list"),
+    }
+    return render(request, "sms/outbound_resend_unknown.html", context)
 
 
 def export(request, slug: str, **kwargs):

@@ -37,7 +37,7 @@ from modems.smpp.receipts import (
     text_of,
 )
 from modems.smpp.session import THROTTLING_STATUSES, LinkDown, NotSent, Session
-from sms import signals
+from sms import ratelimit, signals
 from sms.dispatch import retry_delay
 from sms.models import OutboundMessage, State
 
@@ -136,14 +136,13 @@ def claim_for_route(sim: SimCard, *, size: int) -> list[OutboundMessage]:
 
 
 def _acquire_rate(sim: SimCard, parts: int) -> None:
-    """The route's shared messages/second limit, once ``sms.ratelimit`` (issue 11) is there."""
-    try:
-        from sms import ratelimit
-    except ImportError:
+    """The route's shared messages/second limit (``sms.ratelimit``, the same slots the
+    dispatcher books for this SIM, across every worker): wait for our slot before submitting."""
+    if not sim.messages_per_second:
         return
-    acquire = getattr(ratelimit, "acquire_for_sim", None)
-    if acquire:
-        acquire(sim, parts)
+    delay = ratelimit.reserve(f"sim:{sim.pk}", float(sim.messages_per_second), parts)
+    if delay > 0:
+        time.sleep(delay)
 
 
 class RouteWorker:

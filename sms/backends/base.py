@@ -4,6 +4,26 @@ Modelled on pymess's backends (``publish_message``, ``publish_messages``,
 ``bulk_check_sms_states``) plus the parsing and authentication of the gateway's inbound and
 status webhooks. Backends report failures with ``BackendError``; the retry policy lives in the
 dispatcher, not here.
+
+Sending contract (what ``sms.dispatch`` relies on; i14's and i15's backends too):
+
+* ``publish_message(message)`` sends one text and returns a ``SendResult`` or raises
+  ``BackendError``. It must be **thread-safe**: the dispatcher calls it from up to
+  ``SMS_SEND_CONCURRENCY`` threads at once on one instance (one instance per route per
+  batch). So: no per-call state on ``self`` (use locals, or ``threading.local``), shared
+  clients created under a lock (``sms.backends.http.SessionMixin`` does this and sizes its
+  connection pool to ``SMS_SEND_THREADS``), and **no database access** in the call: the
+  dispatcher's thread owns the database work (claims, routes, outcomes), the sending threads
+  only talk to the gateway. A backend that cannot honour this sets ``thread_safe = False``
+  and is called from the dispatcher's own thread, one call at a time (the modem backend).
+* A backend with a batch API overrides ``publish_messages(messages)`` and sets
+  ``max_batch_size``; the dispatcher then hands it groups of up to that many texts with the
+  same ``batch_key(message)``, several groups in flight at once when ``thread_safe``.
+  ``publish_messages`` must never raise for one bad text: one ``SendResult`` per text.
+* Where the gateway counts its rate limit in segments (Twilio), ``counts_segments = True``
+  makes the route's messages-per-second limit count segments.
+* Raise ``BackendError(..., ambiguous=True)`` when the text may have gone out (the answer was
+  lost after the gateway took it): it becomes UNKNOWN and is never re-sent automatically.
 """
 
 from __future__ import annotations
@@ -124,6 +144,12 @@ class BaseBackend:
     #: Can send configured from settings alone (a modem needs the device of its SIM), so a
     #: follow-up may ask for it by slug (``extra_sender_data["prefer_backend"]``).
     standalone: ClassVar[bool] = True
+    #: ``publish_message`` / ``publish_messages`` may be called from many threads at once.
+    thread_safe: ClassVar[bool] = True
+    #: Texts per ``publish_messages`` call the dispatcher makes (1: it calls publish_message).
+    max_batch_size: ClassVar[int] = 1
+    #: The gateway's rate limit counts segments (a 3-part text costs 3), not messages.
+    counts_segments: ClassVar[bool] = False
 
     def __init__(self, **options: Any):
         self.options = options
@@ -143,8 +169,13 @@ class BaseBackend:
     def publish_message(self, message: OutboundMessage) -> SendResult:
         raise NotImplementedError
 
+    def batch_key(self, message: OutboundMessage):
+        """Texts with the same key may share one ``publish_messages`` call (batch APIs)."""
+        return None
+
     def publish_messages(self, messages: list[OutboundMessage]) -> list[SendResult]:
-        """Send several; a failure of one never stops the others. Override for batch APIs."""
+        """Send several; a failure of one never stops the others. Override for batch APIs
+        (and set ``max_batch_size``)."""
         results = []
         for message in messages:
             try:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 from sms.backends.base import BaseBackend, SendResult
+
+_lock = threading.Lock()  # texts printed by concurrent sending threads never interleave
 
 
 class ConsoleBackend(BaseBackend):
@@ -14,8 +17,10 @@ class ConsoleBackend(BaseBackend):
 
     def publish_message(self, message) -> SendResult:
         stream = self.options.get("stream", sys.stdout)
-        stream.write(
-            f"--- SMS to {message.recipient} ({message.segments} segment(s), {message.encoding})\n{message.content}\n"
-        )
-        stream.flush()
+        with _lock:
+            stream.write(
+                f"--- SMS to {message.recipient} ({message.segments} segment(s), {message.encoding})\n"
+                f"{message.content}\n"
+            )
+            stream.flush()
         return SendResult(message=message, external_id=f"console-{message.reference}")

@@ -8,11 +8,13 @@ Retry-After, any other 5xx a temporary one. What a 2xx/4xx body means is the bac
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 
 from sms.backends.base import BackendError
 
@@ -21,8 +23,22 @@ logger = logging.getLogger(__name__)
 USER_AGENT = "Texting (SMS campaigns; +https://github.com/texting)"
 
 
+def pooled_adapter() -> HTTPAdapter:
+    """A connection pool as large as the requests one worker keeps in flight: with requests'
+    default of 10, the 11th concurrent request opens a connection that is then thrown away."""
+    size = max(int(settings.SMS_SEND_THREADS), 10)
+    return HTTPAdapter(pool_connections=4, pool_maxsize=size, pool_block=False)
+
+
+def pool(session: requests.Session) -> requests.Session:
+    """Mount a pooled adapter sized for concurrent sending on ``session`` (http and https)."""
+    session.mount("https://", pooled_adapter())
+    session.mount("http://", pooled_adapter())
+    return session
+
+
 def new_session() -> requests.Session:
-    session = requests.Session()
+    session = pool(requests.Session())
     session.headers["User-Agent"] = USER_AGENT
     # Never read proxies/credentials from ~/.netrc or the environment for gateway calls made
     # with a password in the query string: they would leak to whatever proxy is configured.
@@ -30,16 +46,28 @@ def new_session() -> requests.Session:
     return session
 
 
+_session_lock = threading.Lock()
+
+
 class SessionMixin:
     """A backend's ``requests`` session, created on first use: webhook calls build a backend
-    but never talk to the gateway."""
+    but never talk to the gateway.
+
+    Thread-safe: the dispatcher sends from many threads through one backend instance. The
+    session is created once under a lock; ``requests.Session.request`` with a fixed
+    configuration (headers, adapters set here and never changed afterwards) is safe to share,
+    its urllib3 pool hands each thread its own connection. Credentials go with each request,
+    never into the session, so nothing per-call is stored on it.
+    """
 
     _session: requests.Session | None = None
 
     @property
     def session(self) -> requests.Session:
         if self._session is None:
-            self._session = new_session()
+            with _session_lock:
+                if self._session is None:
+                    self._session = new_session()
         return self._session
 
 

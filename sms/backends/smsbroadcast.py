@@ -68,6 +68,8 @@ class SMSBroadcastBackend(SessionMixin, BaseBackend):
     webhook_methods = ("GET", "POST")
     required_settings = ("SMSBROADCAST_USERNAME", "SMSBROADCAST_PASSWORD")
     webhook_secret_setting = "SMSBROADCAST_WEBHOOK_SECRET"
+    # One request carries many numbers for the same words: the dispatcher hands over groups.
+    max_batch_size = MAX_RECIPIENTS_PER_REQUEST
 
     # --- Sending ---------------------------------------------------------------------------
 
@@ -77,8 +79,12 @@ class SMSBroadcastBackend(SessionMixin, BaseBackend):
             raise result.error
         return result
 
+    def batch_key(self, message):
+        return (message.content, message.sender)
+
     def publish_messages(self, messages) -> list[SendResult]:
-        """One request per group of texts with the same words and sender."""
+        """One request per group of texts with the same words and sender (thread-safe: all
+        state is local; the pooled session is shared)."""
         groups: dict[tuple[str, str], list] = {}
         for message in messages:
             groups.setdefault((message.content, message.sender), []).append(message)

@@ -33,7 +33,7 @@ from sms.backends.base import (
     WebhookForbidden,
     webhook_params,
 )
-from sms.backends.http import gateway_option, retry_after_seconds, timeout, without_nul
+from sms.backends.http import gateway_option, pool, retry_after_seconds, timeout, without_nul
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class ApiBaseHttpClient(TwilioHttpClient):
     def __init__(self, *, api_base: str = "", timeout: float | None = None):
         super().__init__(timeout=timeout)
         self.api_base = api_base.rstrip("/")
+        pool(self.session)  # as many pooled connections as requests in flight (http and https)
         self.session.trust_env = False
         self._local = threading.local()
 
@@ -139,6 +140,8 @@ class TwilioBackend(BaseBackend):
     slug = "twilio"
     name = "Twilio"
     supports_state_check = True
+    # Twilio's messages-per-second (MPS) limits count segments.
+    counts_segments = True
     # Twilio has no idempotency key for Messages: a repeated POST is a second text.
     deduplicates_on_reference = False
     webhook_methods = ("POST", "GET")  # GET when the number's webhook is set to HTTP GET
@@ -147,16 +150,23 @@ class TwilioBackend(BaseBackend):
     def __init__(self, **options):
         super().__init__(**options)
         self._client: Client | None = None
+        self._client_lock = threading.Lock()
 
     @property
     def client(self) -> Client:
+        """One client per instance, shared by the sending threads (built once, under a lock;
+        the library's lazily built resource objects are built here too, not in a race)."""
         if self._client is None:
-            http_client = ApiBaseHttpClient(api_base=gateway_option(self, "api_base"), timeout=timeout())
-            self._client = Client(
-                gateway_option(self, "account_sid"),
-                gateway_option(self, "auth_token"),
-                http_client=http_client,
-            )
+            with self._client_lock:
+                if self._client is None:
+                    http_client = ApiBaseHttpClient(api_base=gateway_option(self, "api_base"), timeout=timeout())
+                    client = Client(
+                        gateway_option(self, "account_sid"),
+                        gateway_option(self, "auth_token"),
+                        http_client=http_client,
+                    )
+                    client.messages  # noqa: B018 (builds the api/v2010/account objects once)
+                    self._client = client
         return self._client
 
     # --- Sending ---------------------------------------------------------------------------

@@ -192,7 +192,9 @@ def test_throttled_send_waits_as_twilio_asks(twilio):
 
 
 def test_check_delivery_fetches_each_message_by_sid(twilio):
-    twilio.script(Reply(201, message_json(sid="SMone")), Reply(201, message_json(sid="SMtwo")))
+    # The two sends are in flight at once: answer by recipient, not by arrival order.
+    sids = {"+447911123001": "SMone", "+447911123002": "SMtwo"}
+    twilio.handler = lambda request: Reply(201, message_json(sid=sids[request.params["To"]]))
     first, second = create_message("+447911123001"), create_message("+447911123002")
     dispatch()
 
