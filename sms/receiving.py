@@ -15,6 +15,7 @@ from sms.backends import InboundData, StatusReport
 from sms.backends.http import without_nul
 from sms.models import Contact, InboundMessage, OutboundMessage, State
 from sms.phone import try_normalise
+from sms.sanity import checked_inbound, checked_report
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def store_inbound(backend: str, data: InboundData, *, sim_id: int | None = None)
     the next ``read_in`` of a text still on the SIM) runs it all. A step that *raises* is
     rolled back alone (a savepoint), logged, and the text kept; a retry does not run it again.
     """
-    data = without_nul_fields(data)  # PostgreSQL cannot store NUL; a %00 must not be a 500
+    data = checked_inbound(data)  # no NUL, an id that fits, a sane time (sms/sanity.py)
     sender = try_normalise(data.sender) or data.sender.strip()[:20]
     recipient = try_normalise(data.recipient) or (data.recipient or "").strip()[:20] if data.recipient else ""
     external_id = data.external_id or _fallback_id(data)
@@ -100,7 +101,7 @@ def link_conversation(message: InboundMessage) -> None:
 
 def apply_status_report(backend: str, report: StatusReport) -> OutboundMessage | None:
     """Apply one delivery report. Unknown ids are logged and ignored (never an error)."""
-    report = without_nul_fields(report)
+    report = checked_report(report)  # no NUL, an id that fits, a sane time (sms/sanity.py)
     message = None
     if report.reference:
         message = (
