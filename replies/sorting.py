@@ -21,6 +21,24 @@ from sms.models import ConsentEvent, Contact, InboundMessage
 logger = logging.getLogger(__name__)
 
 
+def route_keywords(message: InboundMessage) -> Reply | None:
+    """Inline pipeline step (``SMS_INBOUND_PIPELINE``): STOP, START and HELP, in the webhook's
+    own transaction, so an opt-out is committed before the gateway hears "OK" and before any
+    later dispatch can claim a text to that number. Other texts cost no query here: they wait
+    for ``process`` (deferred: classifier, auto-replies). Idempotent: a text already sorted is
+    left alone. (The keywords app's routing step takes this place when it lands.)"""
+    keyword = keywords.match(message.content)
+    if keyword is None:
+        return None
+    reply, created = Reply.objects.get_or_create(message=message)
+    if not created:
+        return reply
+    handle_keyword(reply=reply, keyword=keyword)
+    message.routed_by = str(keyword)
+    message.save(update_fields=["routed_by"])
+    return reply
+
+
 def process(message: InboundMessage) -> Reply:
     """Inbound pipeline step (settings.SMS_INBOUND_PIPELINE): sort one new text."""
     reply, created = Reply.objects.get_or_create(message=message)

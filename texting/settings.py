@@ -216,8 +216,10 @@ SMS_ROUTER = env("SMS_ROUTER", "campaigns.routing.campaign_router")
 # ones after them: in the same transaction without a broker, on a worker after the commit with
 # one (sms.tasks.process_inbound). A text a step left unfinished is taken up again by
 # recover_inbound after SMS_INBOUND_RECOVER_SECONDS.
-SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation,replies.pipeline.process")
-SMS_INBOUND_DEFERRED_PIPELINE = env_list("SMS_INBOUND_DEFERRED_PIPELINE", "")
+# Issue 11 (fast inbound path): only the link and the STOP/START/HELP keywords run inline;
+# the classifier and auto-replies are deferred (a Celery task after the commit with a broker).
+SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation,replies.pipeline.keywords")
+SMS_INBOUND_DEFERRED_PIPELINE = env_list("SMS_INBOUND_DEFERRED_PIPELINE", "replies.pipeline.process")
 SMS_INBOUND_RECOVER_SECONDS = env_int("SMS_INBOUND_RECOVER_SECONDS", 120)
 # Model used by sms.api.send_template (pymess's PYMESS_SMS_TEMPLATE_MODEL).
 SMS_TEMPLATE_MODEL = "campaigns.Template"

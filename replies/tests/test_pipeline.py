@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 def test_pipeline_is_configured_after_link_conversation(settings):
     assert settings.SMS_INBOUND_PIPELINE[0] == "sms.pipeline.link_conversation"
-    assert "replies.pipeline.process" in settings.SMS_INBOUND_PIPELINE
+    # Keywords (an opt-out) inline, in the webhook's request; the classifier after the commit.
+    assert "replies.pipeline.keywords" in settings.SMS_INBOUND_PIPELINE
+    assert "replies.pipeline.process" in settings.SMS_INBOUND_DEFERRED_PIPELINE
 
 
 def test_stop_opts_out_categorises_end_and_sends_one_confirmation(outbox):
