@@ -194,7 +194,7 @@ class OutboundMessage(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    recipient = models.CharField(max_length=20, db_index=True)
+    recipient = models.CharField(max_length=20)  # indexed with created_at (Meta.indexes)
     sender = models.CharField(max_length=20, blank=True)
     content = models.TextField()
     template_slug = models.SlugField(max_length=100, blank=True)
@@ -232,7 +232,12 @@ class OutboundMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="sms_out_due_idx")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="sms_out_due_idx"),
+            # The last text to a number (every inbound text's link, conversations, opt-outs):
+            # one index probe at a million rows, read backwards for "newest first".
+            models.Index(fields=["recipient", "created_at", "id"], name="sms_out_recipient_recent"),
+        ]
         verbose_name = "outbound message"
 
     def __str__(self):

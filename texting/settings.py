@@ -133,7 +133,14 @@ WSGI_APPLICATION = "texting.wsgi.application"
 # SQLite by default (zero set-up); DATABASE_URL=postgres://user@host:5432/name for PostgreSQL.
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            # Development: a connection per request. Production settings keep them (issue 11).
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+            conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False),
+        )
+    }
 except Exception as exc:  # dj-database-url raises a bare ValueError/KeyError on a bad URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
