@@ -180,3 +180,77 @@ def half_done_then_raises(message):
 
 def counting_step(message):
     CALLS.append("after")
+
+
+# --- A STOP racing a dispatch (PostgreSQL, two real connections) -------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two real concurrent connections need PostgreSQL")
+@pytest.mark.parametrize("round_", range(3))
+def test_a_stop_racing_a_dispatch_is_honoured_by_every_dispatch_after_it(hooks, redis_broker, outbox, round_):
+    """One thread dispatches batch after batch; after its first batch has gone out, another
+    posts STOP for a number with texts in every batch. Whatever the interleaving: every text to
+    that number that left was claimed before the STOP was answered; every text claimed after it
+    is refused, none is left waiting, and a dispatch after the answer sends it nothing."""
+    import threading
+
+    from django.db import connections
+    from django.test import Client
+    from django.utils import timezone
+
+    from sms.dispatch import dispatch
+
+    stopper = f"+4479111{round_:02d}000"
+    for i in range(40):  # interleaved so every batch of 5 has texts to the stopper and to others
+        create_message(stopper if i % 2 else f"+4479112{round_:02d}{i:03d}", f"Offer {i}")
+    first_batch_out = threading.Event()
+    answered: dict = {}
+    errors: list[BaseException] = []
+
+    def dispatcher():
+        try:
+            dispatch(batch_size=5, max_batches=1)
+            first_batch_out.set()
+            while dispatch(batch_size=5, max_batches=1).claimed:
+                pass
+        except BaseException as exc:
+            errors.append(exc)
+            first_batch_out.set()
+        finally:
+            connections.close_all()
+
+    def stop():
+        try:
+            first_batch_out.wait(timeout=30)
+            response = post_locmem(Client(), stopper, "STOP", f"stop-{round_}")
+            answered["at"], answered["status"] = timezone.now(), response.status_code
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=dispatcher), threading.Thread(target=stop)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and answered["status"] == 200
+    texts = {m.pk: m for m in OutboundMessage.objects.filter(recipient=stopper, confirms_opt_out__isnull=True)}
+    published = {entry["pk"] for entry in outbox if entry["pk"] in texts}  # the confirmation aside
+    assert published, "the first batch went out before the STOP"
+    for pk in published:
+        assert texts[pk].claimed_at < answered["at"], "a text to the stopper left after the STOP was answered"
+    for message in texts.values():
+        assert message.state != State.WAITING
+        if message.claimed_at and message.claimed_at > answered["at"]:
+            assert message.state == State.REFUSED and message.pk not in published
+        if message.state == State.REFUSED:
+            assert message.pk not in published
+    # A dispatch after the answer (the confirmation aside) sends the stopper nothing more.
+    before = len(published)
+    dispatch(batch_size=50)
+    assert {e["pk"] for e in outbox if e["pk"] in texts} == published and len(published) == before
+    assert OutboundMessage.objects.filter(recipient=stopper, confirms_opt_out__isnull=False).count() == 1
+    assert Contact.objects.get(number=stopper).is_opted_out
