@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -50,9 +51,6 @@ def store_inbound(backend: str, data: InboundData, *, sim_id: int | None = None)
     sender = try_normalise(data.sender) or data.sender.strip()[:20]
     recipient = try_normalise(data.recipient) or (data.recipient or "").strip()[:20] if data.recipient else ""
     external_id = data.external_id or _fallback_id(data)
-    existing = InboundMessage.objects.filter(backend=backend, external_id=external_id).first()
-    if existing:
-        return _redelivered(existing), False
     fields = {
         "sender": sender,
         "recipient": recipient,
@@ -81,8 +79,13 @@ def store_inbound(backend: str, data: InboundData, *, sim_id: int | None = None)
             with transaction.atomic():
                 message = InboundMessage.objects.create(pk=raised.pk, **fields)
                 _run_inline(message, outcomes={raised.index: raised.error})
-    except IntegrityError:  # the same callback, twice at once: the other one stored it
-        return _redelivered(InboundMessage.objects.get(backend=backend, external_id=external_id)), False
+    except IntegrityError:
+        # Stored before (the gateway's retry, or the same callback twice at once): the unique
+        # constraint says so, without a look-up ahead of every first delivery.
+        existing = InboundMessage.objects.filter(backend=backend, external_id=external_id).first()
+        if existing is None:
+            raise  # another constraint (a SIM deleted meanwhile)
+        return _redelivered(existing), False
     _announce(message)
     return message, True
 
@@ -263,30 +266,45 @@ def deferred_pipeline():
 def link_conversation(message: InboundMessage) -> None:
     """Pipeline step: link to the contact and to the last outbound text to that number.
 
-    Three queries for a known contact (its row, the last text to it, the link), five for a new
-    one; the look-up of the last text uses the (recipient, created_at) index."""
-    contact = contact_for(message.sender)
+    Two queries for a known contact (its row with the id of the last text to it, found with the
+    (recipient, created_at) index in a subquery; then the link), four for a new one."""
     last = (
-        OutboundMessage.objects.filter(recipient=message.sender, created_at__lte=message.received_at)
+        OutboundMessage.objects.filter(recipient=OuterRef("number"), created_at__lte=message.received_at)
         .exclude(state=State.REFUSED)
         .order_by("-created_at", "-pk")
+        .values("pk")[:1]
+    )
+    contact = Contact.objects.filter(number=message.sender).annotate(last_outbound=Subquery(last)).first()
+    if contact is None:
+        contact = _new_contact(message.sender)
+        contact.last_outbound = last_outbound_to(message.sender, message.received_at)
+    message.contact = contact
+    message.in_reply_to_id = contact.last_outbound
+    message.save(update_fields=["contact", "in_reply_to"])
+
+
+def last_outbound_to(number: str, before) -> int | None:
+    return (
+        OutboundMessage.objects.filter(recipient=number, created_at__lte=before)
+        .exclude(state=State.REFUSED)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)
         .first()
     )
-    message.contact = contact
-    message.in_reply_to = last
-    message.save(update_fields=["contact", "in_reply_to"])
 
 
 def contact_for(number: str) -> Contact:
     """The contact of ``number``, created if new, without ``get_or_create``'s savepoint."""
-    contact = Contact.objects.filter(number=number).first()
-    if contact is None:
-        # One INSERT ... ON CONFLICT (number) DO UPDATE ... RETURNING id: a racer's row is fine.
-        (contact,) = Contact.objects.bulk_create(
-            [Contact(number=number)], update_conflicts=True, unique_fields=["number"], update_fields=["number"]
-        )
-        if contact.pk is None:  # a database that cannot return the id of an upsert
-            contact = Contact.objects.get(number=number)
+    return Contact.objects.filter(number=number).first() or _new_contact(number)
+
+
+def _new_contact(number: str) -> Contact:
+    # One INSERT ... ON CONFLICT (number) DO UPDATE ... RETURNING id: a racer's row is fine.
+    (contact,) = Contact.objects.bulk_create(
+        [Contact(number=number)], update_conflicts=True, unique_fields=["number"], update_fields=["number"]
+    )
+    if contact.pk is None:  # a database that cannot return the id of an upsert
+        contact = Contact.objects.get(number=number)
     return contact
 
 
