@@ -39,6 +39,14 @@ def route_keywords(message: InboundMessage) -> Reply | None:
     return reply
 
 
+def _nothing_to_route(message: InboundMessage) -> bool:
+    """``route_keywords`` ahead of the INSERT: most texts are no keyword, and cost no query."""
+    return keywords.match(message.content) is None
+
+
+route_keywords.prepare = _nothing_to_route
+
+
 def process(message: InboundMessage) -> Reply:
     """Inbound pipeline step (settings.SMS_INBOUND_PIPELINE): sort one new text."""
     reply, created = Reply.objects.get_or_create(message=message)
