@@ -51,6 +51,10 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1500, help="posts per measurement")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="threads per gunicorn worker (more than 1: the gthread worker; the webhook waits on the database)",
+    )  # fmt: skip
     parser.add_argument("--outbound", type=int, default=1_000_000)
     parser.add_argument("--inbound", type=int, default=200_000)
     parser.add_argument("--numbers", type=int, default=100_000, help="distinct customers in the filled tables")
@@ -258,7 +262,8 @@ def main() -> None:
     port = free_port()
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "texting.wsgi",
+            [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", str(args.threads), "-b", f"127.0.0.1:{port}",
+             "texting.wsgi",
              "--log-level", "warning"],
             cwd=ROOT, env=env, start_new_session=True,
         ),
