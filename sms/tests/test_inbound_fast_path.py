@@ -257,3 +257,31 @@ def test_a_stop_racing_a_dispatch_is_honoured_by_every_dispatch_after_it(hooks, 
     assert {e["pk"] for e in outbox if e["pk"] in texts} == published and len(published) == before
     assert OutboundMessage.objects.filter(recipient=stopper, confirms_opt_out__isnull=False).count() == 1
     assert Contact.objects.get(number=stopper).is_opted_out
+
+
+# --- The request's statements against the indexes (PostgreSQL) ---------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="query plans of PostgreSQL")
+def test_every_statement_of_the_request_uses_an_index_on_big_tables(client, hooks, redis_broker):
+    """bench/inbound.py EXPLAINs them at 1M rows; here 60,000 outbound texts to 6,000 people
+    (ANALYZEd) are enough for the planner to show a missing index as a sequential scan."""
+    from bench.fill import fill, number
+
+    fill(outbound=60_000, inbound=6_000, numbers=6_000, progress=lambda _: None)
+    response, statements = counted(post_twilio, client, number(42), "Yes please", "SM" + "4" * 32)
+    assert response.status_code == 200 and len(statements) == 2
+    plans = {}
+    with connection.cursor() as cursor:
+        for sql in statements:
+            if sql.lstrip().upper().startswith("SELECT"):
+                cursor.execute("EXPLAIN " + sql)
+                plans[sql] = "\n".join(line for (line,) in cursor.fetchall())
+    assert plans, statements
+    for sql, plan in plans.items():
+        assert "Seq Scan" not in plan, f"{sql}\n{plan}"
+    assert any("sms_out_recipient_recent" in plan for plan in plans.values()), plans
+    message = InboundMessage.objects.get(external_id="SM" + "4" * 32)
+    assert message.in_reply_to.recipient == number(42)
