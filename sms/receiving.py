@@ -8,7 +8,6 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -310,18 +309,30 @@ def link_conversation(message: InboundMessage) -> None:
 
 
 def _prepare_link(message: InboundMessage) -> bool:
-    last = (
-        OutboundMessage.objects.filter(recipient=OuterRef("number"), created_at__lte=message.received_at)
-        .exclude(state=State.REFUSED)
-        .order_by("-created_at", "-pk")
-        .values("pk")[:1]
-    )
-    contact = Contact.objects.filter(number=message.sender).annotate(last_outbound=Subquery(last)).first()
+    when = connection.ops.adapt_datetimefield_value(message.received_at)  # as the ORM stores it
+    params = [when, State.REFUSED.value, message.sender]
+    contact = next(iter(Contact.objects.raw(_contact_with_last_sql(), params)), None)
     if contact is None:
         return False
     message.contact = contact
     message.in_reply_to_id = contact.last_outbound
     return True
+
+
+@lru_cache(maxsize=1)
+def _contact_with_last_sql() -> str:
+    """The contact of a number with the id of the last text we sent it (not a refused one), in
+    one statement. Written once as SQL: the ORM's Subquery(OuterRef) takes ~1.5 ms of CPU to
+    compile on every webhook, more than the query itself."""
+    q = connection.ops.quote_name
+    contact, outbound = q(Contact._meta.db_table), q(OutboundMessage._meta.db_table)
+    # Only quoted names of our own tables and columns go into the text; every value is a parameter.
+    return (
+        f"SELECT c.*, (SELECT o.{q('id')} FROM {outbound} o WHERE o.{q('recipient')} = c.{q('number')}"  # noqa: S608
+        f" AND o.{q('created_at')} <= %s AND o.{q('state')} <> %s"
+        f" ORDER BY o.{q('created_at')} DESC, o.{q('id')} DESC LIMIT 1) AS last_outbound"
+        f" FROM {contact} c WHERE c.{q('number')} = %s"
+    )
 
 
 link_conversation.prepare = _prepare_link

@@ -285,3 +285,28 @@ def test_every_statement_of_the_request_uses_an_index_on_big_tables(client, hook
     assert any("sms_out_recipient_recent" in plan for plan in plans.values()), plans
     message = InboundMessage.objects.get(external_id="SM" + "4" * 32)
     assert message.in_reply_to.recipient == number(42)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_link_is_to_the_last_text_sent_before_the_reply_not_after(client, hooks, redis_broker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sms.backends import InboundData
+    from sms.receiving import store_inbound
+
+    now = timezone.now()
+    before = create_message("+447911123456", "Earlier today", state=State.SENT)
+    after = create_message("+447911123456", "Later today", state=State.SENT)
+    OutboundMessage.objects.filter(pk=before.pk).update(created_at=now - timedelta(minutes=5))
+    OutboundMessage.objects.filter(pk=after.pk).update(created_at=now + timedelta(minutes=5))
+    refused = create_message("+447911123456", "Refused", state=State.REFUSED)
+    OutboundMessage.objects.filter(pk=refused.pk).update(created_at=now - timedelta(minutes=1))
+    Contact.objects.get_or_create(number="+447911123456")
+    message, created = store_inbound(
+        "locmem", InboundData(sender="+447911123456", content="Yes", external_id="t-1", received_at=now)
+    )
+    assert created and message.pipeline_state == PipelineState.QUEUED  # the prepared path
+    message.refresh_from_db()
+    assert message.in_reply_to_id == before.pk
