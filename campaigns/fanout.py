@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from campaigns.greeting import Greeter
 from campaigns.models import (
+    BUILTIN_PLACEHOLDERS,
     PAUSED_UNTIL,
     TAG_FIRST,
     Campaign,
@@ -111,6 +112,8 @@ def _skip_reason(template: Template | None, name: str) -> str:
         return f"no template named {name!r}"
     if not template.is_active:
         return f"template {name!r} is not active"
+    if "{link}" in template.body and template.link_problem():
+        return f"template {name!r} cannot make its links: {template.link_problem()}"
     return ""
 
 
@@ -204,7 +207,7 @@ def fan_out(
             result.skipped_groups[name] = reason
             continue
         placeholders = template.placeholders()
-        needs[name] = ("name" in placeholders, placeholders - {"name", "greeting"})
+        needs[name] = ("name" in placeholders, placeholders - BUILTIN_PLACEHOLDERS)
 
     # Pass 1, pure Python: shape, number, duplicates within the pull, required fields.
     seen: set[str] = set()
@@ -336,7 +339,7 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
                     tag=TAG_FIRST,
                     sender=template.sender_id,
                     next_attempt_at=PAUSED_UNTIL if paused else send_at,
-                    extra_data={"group": row.group},
+                    extra_data=_extra_data(template, group=row.group),
                 )
             )
         stored = queue_messages(messages, batch_size=len(messages) + 1)
@@ -348,6 +351,12 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
             else:
                 queued += 1
         return queued
+
+
+def _extra_data(template: Template, **data) -> dict:
+    """A campaign text's extra data: its group, and its link target when the template has one."""
+    target = template.link_target()
+    return {**data, "link": target} if target else data
 
 
 def create_campaign(
