@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('campaigns', '0003_seed_greeting_rules'),
         ('modems', '0002_sims_limits_parts'),
-        ('sms', '0003_inbound_pipeline_state'),
+        ('sms', '0004_gateway_inbound_parts'),
     ]
 
     operations = [
