@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 
-.PHONY: run test venv dev-venv lint migrate clean browsers worker
+.PHONY: run test venv dev-venv lint migrate clean browsers worker smsc
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,13 +34,17 @@ worker: venv
 browsers:
 	@test -x /usr/bin/chromium || (command -v apt-get >/dev/null && (apt-get install -y -q chromium >/dev/null 2>&1 || sudo apt-get install -y -q chromium >/dev/null)) || echo "chromium not installed: browser tests will be skipped"
 
+# The SMPP tests' SMSC (npm's smpp package, pinned by package-lock.json); needs node and npm.
+smsc:
+	@command -v npm >/dev/null && (cd modems/tests/smsc && npm ci --no-audit --no-fund --silent) || echo "npm not installed: SMPP tests will be skipped"
+
 lint: dev-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py check
 
-test: dev-venv browsers lint
+test: dev-venv browsers smsc lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -193,34 +193,62 @@ class Template(AbstractSMSTemplate):
 
 
 class CampaignQuerySet(models.QuerySet):
+    """``with_counts()`` works like ``prefetch_related``: once the (sliced, paginated) rows are
+    fetched, their counts come from the roll-ups in two grouped queries for all of them."""
+
+    _with_counts = False
+
     def with_counts(self):
-        """Annotate sent/delivered/failed/pending/replied counts of first texts (one query)."""
-        from django.db.models import Count, OuterRef, Subquery
+        """Give each campaign total/n_sent/n_delivered/n_failed/n_pending (first texts) and
+        n_replied, read from the roll-ups (``sms.rollups``) when the rows are fetched: the same
+        cost at a million texts as at ten (a join over every text took 149 ms at 500k)."""
+        clone = self.order_by("-created_at", "-pk")
+        clone._with_counts = True
+        return clone
 
-        from sms.models import InboundMessage, State
+    def _clone(self):
+        clone = super()._clone()
+        clone._with_counts = self._with_counts
+        return clone
 
-        first = Q(messages__tag=TAG_FIRST)
-        replied = (
-            InboundMessage.objects.filter(in_reply_to__campaign=OuterRef("pk"))
-            .order_by()
-            .values("in_reply_to__campaign")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return self.annotate(
-            total=Count("messages", filter=first),
-            n_sent=Count("messages", filter=first & Q(messages__state__in=[State.SENT, State.DEBUG])),
-            n_delivered=Count("messages", filter=first & Q(messages__state=State.DELIVERED)),
-            n_failed=Count(
-                "messages",
-                filter=first & Q(messages__state__in=[State.ERROR, State.ERROR_UPDATE, State.UNKNOWN, State.REFUSED]),
-            ),
-            n_pending=Count(
-                "messages",
-                filter=first & Q(messages__state__in=[State.WAITING, State.ERROR_RETRY, State.SENDING]),
-            ),
-            n_replied=Subquery(replied, output_field=models.IntegerField()),
-        ).order_by("-created_at", "-pk")
+    def _fetch_all(self):
+        fetched = self._result_cache is None
+        super()._fetch_all()
+        if fetched and self._with_counts:
+            _attach_counts([row for row in self._result_cache if isinstance(row, Campaign)])
+
+
+def _attach_counts(campaigns: list) -> None:
+    from sms import rollups
+    from sms.models import State
+
+    buckets = {
+        State.SENT: "n_sent",
+        State.DEBUG: "n_sent",
+        State.DELIVERED: "n_delivered",
+        State.ERROR: "n_failed",
+        State.ERROR_UPDATE: "n_failed",
+        State.UNKNOWN: "n_failed",
+        State.REFUSED: "n_failed",
+        State.WAITING: "n_pending",
+        State.ERROR_RETRY: "n_pending",
+        State.SENDING: "n_pending",
+    }
+    pks = [c.pk for c in campaigns]
+    figures = {
+        pk: dict.fromkeys(("total", "n_sent", "n_delivered", "n_failed", "n_pending", "n_replied"), 0) for pk in pks
+    }
+    if pks:
+        out = rollups.outbound_counts(by=("campaign_pk", "state"), campaign_pk__in=pks, tag=TAG_FIRST)
+        for (pk, state), row in out.items():
+            figures[pk]["total"] += row["n"]
+            if state in buckets:
+                figures[pk][buckets[state]] += row["n"]
+        for (pk,), row in rollups.inbound_counts(by=("campaign_pk",), campaign_pk__in=pks).items():
+            figures[pk]["n_replied"] = row["n"]
+    for campaign in campaigns:
+        for name, value in figures[campaign.pk].items():
+            setattr(campaign, name, value)
 
 
 class Campaign(models.Model):

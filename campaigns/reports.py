@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import timedelta
 
 from django.db.models import Count
+from django.utils import timezone
 
 from campaigns.followups import _reply_model
 from campaigns.models import PAUSED_UNTIL, TAG_FIRST, TAG_FOLLOWUP, Campaign, PullRun, RejectedRow
-from sms.models import InboundMessage, OutboundMessage, State
+from sms import rollups
+from sms.models import OutboundMessage, State
 
 SENT = {State.SENT, State.DEBUG}
 DELIVERED = {State.DELIVERED}
@@ -46,8 +49,7 @@ def progress(counts: Counter) -> dict:
 
 def reply_breakdown(campaign: Campaign) -> list[tuple[str, int]]:
     """(reply type, count) of replies to the campaign's texts; "replied" until classified."""
-    inbound = InboundMessage.objects.filter(in_reply_to__campaign=campaign)
-    total = inbound.count()
+    total = sum(rollups.totals(rollups.inbound_counts(by=("campaign_pk",), campaign_pk=campaign.pk)).values())
     if not total:
         return []
     found = _reply_model()
@@ -81,14 +83,11 @@ def _with_colours(replies: list[tuple[str, int]]) -> list[tuple[str, int, str]]:
 def campaign_report(campaign: Campaign) -> dict:
     by_group: dict[int | None, Counter] = defaultdict(Counter)
     followups: Counter = Counter()
-    rows = (
-        OutboundMessage.objects.filter(campaign=campaign)
-        .order_by()
-        .values_list("template_id", "tag", "state")
-        .annotate(n=Count("pk"))
-    )
+    # From the roll-ups: the same figures at 100,000 texts as at 10 (226 ms live before).
+    rows = rollups.outbound_counts(by=("template_pk", "tag", "state"), campaign_pk=campaign.pk)
     overall: Counter = Counter()
-    for template_id, tag, state, n in rows:
+    for (template_pk, tag, state), figures in rows.items():
+        template_id, n = template_pk or None, figures["n"]
         if tag == TAG_FOLLOWUP:
             followups[_bucket(state)] += n
         elif tag == TAG_FIRST:
@@ -106,7 +105,10 @@ def campaign_report(campaign: Campaign) -> dict:
         .values_list("next_attempt_at", flat=True)
         .first()
     )
+    chart_dates, chart_series = daily(campaign)
     return {
+        "chart_dates": chart_dates,  # drawn by {% line_chart %} (the stats app's chart module)
+        "chart_series": chart_series,
         # Staff ask "why has nothing gone out?": the earliest time a waiting text may leave.
         "next_due": next_due if next_due and next_due < PAUSED_UNTIL else None,
         "groups": groups,
@@ -124,6 +126,28 @@ def campaign_report(campaign: Campaign) -> dict:
         "reply_bars": _with_colours(replies),
         "notifications": campaign.notifications.select_related("group")[:20],
         "pulls": campaign.pulls.all()[:10],
+    }
+
+
+def daily(campaign: Campaign, *, today=None, max_days: int = 60) -> tuple[list, dict[str, list[int]]]:
+    """Texts queued and replies received per day since the campaign began (the page's chart)."""
+    today = today or timezone.localdate()
+    first = max(timezone.localtime(campaign.created_at).date(), today - timedelta(days=max_days - 1))
+    first = min(first, today - timedelta(days=6))  # at least a week, so a new campaign's chart reads
+    dates = [first + timedelta(days=i) for i in range((today - first).days + 1)]
+    out = rollups.outbound_counts(by=("day", "state"), first=first, campaign_pk=campaign.pk)
+    replies = rollups.inbound_counts(by=("day",), first=first, campaign_pk=campaign.pk)
+    sent, delivered = Counter(), Counter()
+    for (day, state), figures in out.items():
+        if state not in PENDING and state != State.REFUSED:
+            sent[day] += figures["n"]
+        if state == State.DELIVERED:
+            delivered[day] += figures["n"]
+    received = Counter({day: figures["n"] for (day,), figures in replies.items()})
+    return dates, {
+        "sent": [sent[d] for d in dates],
+        "delivered": [delivered[d] for d in dates],
+        "replies": [received[d] for d in dates],
     }
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from modems.models import InboundPart, Network, SimCard, SimDayCount
+from modems.models import InboundPart, Network, RouteHealthEvent, SimCard, SimDayCount, SmppEarlyReceipt, SmppPart
 
 
 @admin.register(Network)
@@ -23,6 +23,12 @@ class SimCardAdmin(admin.ModelAdmin):
         "storage_total",
         "status_error",
         "last_read_at",
+        "healthy",
+        "failing_since",
+        "health_changed_at",
+        "health_reason",
+        "next_probe_at",
+        "link_seen_at",
     ]
 
 
@@ -37,3 +43,22 @@ class SimDayCountAdmin(admin.ModelAdmin):
 class InboundPartAdmin(admin.ModelAdmin):
     list_display = ["sim", "sender", "reference", "seq", "total", "sent_at", "assembled_into"]
     list_select_related = ["sim"]
+
+
+@admin.register(RouteHealthEvent)
+class RouteHealthEventAdmin(admin.ModelAdmin):
+    list_display = ["sim", "at", "healthy", "reason", "moved"]
+    list_filter = ["healthy"]
+    list_select_related = ["sim"]
+
+
+@admin.register(SmppPart)
+class SmppPartAdmin(admin.ModelAdmin):
+    list_display = ["smsc_id", "message", "seq", "total", "stat", "submitted_at"]
+    search_fields = ["smsc_id"]
+    raw_id_fields = ["message"]
+
+
+@admin.register(SmppEarlyReceipt)
+class SmppEarlyReceiptAdmin(admin.ModelAdmin):
+    list_display = ["smsc_id", "sim", "stat", "received_at"]

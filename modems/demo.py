@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -30,6 +31,8 @@ def load(stdout) -> None:
         backend="simulated",
         daily_limit=500,
         priority=1,
+        price_per_segment=Decimal("0.04"),  # the Stats page's cost estimate (the balance goes down as much)
+        currency="EUR",
         low_balance_threshold=50,  # above the demo credit: the dashboard shows its warning
     )
     SimCard.objects.create(

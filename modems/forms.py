@@ -1,3 +1,5 @@
+import re
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -5,6 +7,8 @@ from django.conf import settings
 
 from modems.models import ENV_NAME_RE, OPTION_RE, Network, SimCard
 from sms.phone import InvalidNumber, normalise
+
+SECRET_OPTION_RE = re.compile(r"pass|secret|token|api_?key", re.IGNORECASE)
 
 
 class NetworkForm(forms.ModelForm):
@@ -52,9 +56,14 @@ class SimCardForm(forms.ModelForm):
             "backend",
             "daily_limit",
             "priority",
+            "prefixes",
+            "options",
             "active",
+            "price_per_segment",
+            "currency",
             "low_balance_threshold",
         ]
+        widgets = {"options": forms.Textarea(attrs={"rows": 4, "placeholder": '{"preset": "kannel", "url": "..."}'})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,6 +86,31 @@ class SimCardForm(forms.ModelForm):
         except InvalidNumber as exc:
             raise forms.ValidationError(str(exc)) from None
 
+    def clean_prefixes(self):
+        prefixes = [p.strip() for p in self.cleaned_data["prefixes"].split(",") if p.strip()]
+        for prefix in prefixes:
+            if not (prefix.startswith("+") and prefix[1:].isdigit()):
+                raise forms.ValidationError(f"{prefix!r}: write E.164 prefixes such as +44 or +4477")
+        return ", ".join(prefixes)
+
+    def clean_options(self):
+        options = self.cleaned_data.get("options") or {}
+        if not isinstance(options, dict):
+            raise forms.ValidationError('Route options are a JSON object, e.g. {"host": "smsc.example.com"}')
+        secret = [k for k in options if SECRET_OPTION_RE.search(str(k))]
+        if secret:
+            raise forms.ValidationError(
+                f"{', '.join(secret)}: secrets go in the credential variables (read from the environment), "
+                "never in the route options"
+            )
+        return options
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].strip().upper()
+        if currency and (len(currency) != 3 or not currency.isalpha()):
+            raise forms.ValidationError("Three letters, e.g. GBP.")
+        return currency
+
     def clean_credentials(self):
         mapping = {}
         prefix = settings.MODEMS_CREDENTIALS_ENV_PREFIX
@@ -96,11 +130,16 @@ class SimCardForm(forms.ModelForm):
         if data.get("kind") == "modem":
             if not data.get("device"):
                 self.add_error("device", "Give the modem's serial device, e.g. /dev/ttyUSB2.")
-            data["backend"], data["credentials"] = "", {}
+            data["backend"], data["credentials"], data["options"] = "", {}, {}
             data["pin_env"] = (data.get("pin_env") or "").strip()
         elif data.get("kind") == "gateway":
             if not data.get("backend"):
                 self.add_error("backend", "Choose the gateway this account belongs to.")
+            elif data.get("backend") == "http_connector":
+                from modems.connector import validate
+
+                for problem in validate(data.get("options") or {}):
+                    self.add_error("options", problem)
             data["device"], data["pin_env"] = "", ""
         return data
 

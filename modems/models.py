@@ -116,6 +116,11 @@ class SimCard(models.Model):
     daily_limit = models.PositiveIntegerField(default=200, help_text="Most SMS parts this SIM may send per day")
     active = models.BooleanField(default=True)
     priority = models.SmallIntegerField(default=0, help_text="Higher first, among SIMs on the recipient's network")
+    # What one SMS part costs through this route: the Stats page's cost estimate.
+    price_per_segment = models.DecimalField(
+        max_digits=8, decimal_places=5, null=True, blank=True, help_text="Price of one SMS part; empty: unknown"
+    )
+    currency = models.CharField(max_length=3, blank=True, default="GBP", help_text="ISO 4217 code, e.g. GBP, EUR, USD")
     # What the modem said last time we asked (modem_status, read_in, the SIM page).
     status_checked_at = models.DateTimeField(null=True, blank=True)
     sim_status = models.CharField(max_length=30, blank=True)
@@ -154,6 +159,29 @@ class SimCard(models.Model):
         null=True,
         blank=True,
         help_text="Warn on the dashboard when the account's balance falls below this (empty: never)",
+    )
+    # Route options and failover (issue 15).
+    options = models.JSONField(
+        "route options",
+        default=dict,
+        blank=True,
+        help_text="Backend settings that are not secret (SMPP host, port, system_id, window; an HTTP "
+        "connector's request). Secrets go in the credential variables.",
+    )
+    prefixes = models.CharField(
+        "destination prefixes",
+        max_length=300,
+        blank=True,
+        help_text="Comma-separated E.164 prefixes this route is first choice for (e.g. +44, +4477); "
+        "blank: any destination at its priority",
+    )
+    healthy = models.BooleanField(default=True)
+    failing_since = models.DateTimeField(null=True, blank=True, help_text="First failure of the current streak")
+    health_changed_at = models.DateTimeField(null=True, blank=True)
+    health_reason = models.CharField(max_length=300, blank=True)
+    next_probe_at = models.DateTimeField(null=True, blank=True, help_text="When an unhealthy route is tried again")
+    link_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="SMPP: the worker last confirmed its bind (enquire_link) at"
     )
 
     objects = SimCardQuerySet.as_manager()
@@ -293,6 +321,29 @@ class SimCard(models.Model):
         row = self.day_counts.filter(date=timezone.localdate()).first()
         return row.sent if row else 0
 
+    @property
+    def hands_over(self) -> bool:
+        """Texts for this route are sent by its own worker process (SMPP), not the dispatcher."""
+        if not self.backend:
+            return False
+        from django.core.exceptions import ImproperlyConfigured
+
+        from sms.backends import get_backend_class
+
+        try:
+            return getattr(get_backend_class(self.backend), "hands_over", False)
+        except ImproperlyConfigured:  # a backend removed from the settings since
+            return False
+
+    def link_is_up(self, now=None) -> bool:
+        if not self.link_seen_at:
+            return False
+        now = now or timezone.now()
+        return self.link_seen_at > now - timedelta(seconds=settings.SMPP_LINK_STALE_SECONDS)
+
+    def prefix_list(self) -> list[str]:
+        return _split(self.prefixes)
+
 
 class SimDayCountQuerySet(models.QuerySet):
     def ensure(self, sim_ids, day: date) -> None:
@@ -364,3 +415,56 @@ class InboundPart(models.Model):
 
     def __str__(self):
         return f"{self.sender} ref {self.reference}: {self.seq}/{self.total}"
+
+
+class RouteHealthEvent(models.Model):
+    """A route (SIM) turning unhealthy or healthy again, with why: the route page's history."""
+
+    sim = models.ForeignKey(SimCard, on_delete=models.CASCADE, related_name="health_events")
+    at = models.DateTimeField(default=timezone.now)
+    healthy = models.BooleanField()
+    reason = models.CharField(max_length=300, blank=True)
+    moved = models.PositiveIntegerField(default=0, help_text="Waiting texts moved to other routes")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.sim} {'up' if self.healthy else 'down'} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class SmppPart(models.Model):
+    """One submit_sm of an outbound text: its SMSC message id (from submit_sm_resp) and the
+    state its receipt gave. The text is DELIVERED when every part is."""
+
+    message = models.ForeignKey("sms.OutboundMessage", on_delete=models.CASCADE, related_name="smpp_parts")
+    sim = models.ForeignKey(SimCard, on_delete=models.CASCADE, related_name="+")
+    seq = models.PositiveSmallIntegerField()
+    total = models.PositiveSmallIntegerField()
+    smsc_id = models.CharField("SMSC message id", max_length=65)
+    stat = models.CharField(max_length=10, blank=True, help_text="DELIVRD, UNDELIV... from the receipt")
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["message", "seq"]
+        indexes = [models.Index(fields=["sim", "smsc_id"], name="modems_smpp_part_id")]
+
+    def __str__(self):
+        return f"{self.smsc_id} ({self.seq}/{self.total})"
+
+
+class SmppEarlyReceipt(models.Model):
+    """A receipt whose message id we have not stored yet (it overtook its submit_sm_resp):
+    kept here and applied as soon as that id arrives."""
+
+    sim = models.ForeignKey(SimCard, on_delete=models.CASCADE, related_name="+")
+    smsc_id = models.CharField("SMSC message id", max_length=65, db_index=True)
+    stat = models.CharField(max_length=10)
+    error = models.CharField(max_length=20, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["received_at"]
+
+    def __str__(self):
+        return f"{self.smsc_id}: {self.stat}"

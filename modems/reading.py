@@ -203,7 +203,7 @@ def _keep_part(sim: SimCard, decoded: pdu.Decoded, scts, summary: ReadSummary) -
     return True
 
 
-def _assemble(sim: SimCard, summary: ReadSummary) -> None:
+def _assemble(sim: SimCard, summary: ReadSummary, *, backend: str = BACKEND) -> None:
     now = timezone.now()
     too_old = now - timedelta(hours=settings.MODEMS_PART_MAX_AGE_HOURS)
     waiting = InboundPart.objects.filter(sim=sim, assembled_into__isnull=True).order_by("sent_at", "pk")
@@ -224,7 +224,7 @@ def _assemble(sim: SimCard, summary: ReadSummary) -> None:
         try:
             with transaction.atomic():
                 message, created = store_inbound(
-                    BACKEND,
+                    backend,
                     InboundData(
                         sender=sender,
                         content=text,

@@ -7,6 +7,12 @@ batch), else a SIM of the gateway it asks for (``prefer_backend``), then a SIM o
 recipient's network, then higher priority, then the least used today. With no SIM configured
 at all, ``sms.routing.default_router`` routes (``prefer_backend`` honoured there too).
 
+Routes with destination prefixes (``SimCard.prefixes``) carry only texts to those prefixes and
+come first for them (the longest matching prefix first). An unhealthy route (``modems.health``)
+is passed over, except for one probe text now and then; an SMPP route whose worker is not
+bound is passed over. Texts for an SMPP route are *handed over* rather than sent here: the
+router pins them to the route and defers them, and the route's worker claims them.
+
 Allowance is *reserved* with a conditional UPDATE before the Route is returned and given back
 through ``Route.on_outcome`` for texts that did not go, so concurrent dispatchers never push a
 SIM past its limit. A dispatcher that dies mid-send keeps its reservation: the count may end
@@ -23,8 +29,11 @@ from functools import lru_cache
 from django.conf import settings
 from django.utils import timezone
 
+from modems import health
 from modems.models import SimCard, SimDayCount
-from sms.backends import BaseBackend, get_backend
+from sms.backends import BaseBackend, get_backend, get_backend_class
+from sms.bulk import update_rows
+from sms.models import State
 from sms.routing import Deferral, Route, default_router
 
 logger = logging.getLogger(__name__)
@@ -33,6 +42,8 @@ ALL_AT_LIMIT = "every SIM has reached its daily limit"
 NONE_ACTIVE = "no active SIM card can send (all switched off, or their credentials are not set)"
 NONE_ACTIVE_WAIT = timedelta(minutes=10)
 MODEM_BUSY = "waiting for a free modem: it goes out with the next batch"
+ALL_UNHEALTHY = "every route that could carry it is unhealthy: waiting for the next probe"
+HANDED_OVER = "handed to the SMPP route {sim}: its worker sends it"
 
 
 @lru_cache(maxsize=100_000)
@@ -55,7 +66,12 @@ def tomorrow_midnight(now: datetime | None = None) -> datetime:
 def backend_for(sim: SimCard) -> BaseBackend:
     if sim.is_modem:
         return get_backend("modem", device=sim.device, sim_id=sim.pk, pin=sim.pin())
-    return get_backend(sim.backend, **sim.credentials())
+    # Route options (not secret) first, the credentials from the environment on top; a
+    # backend whose webhooks are per route (the HTTP connector) learns which route it is.
+    options = {**(sim.options or {}), **sim.credentials()}
+    if getattr(get_backend_class(sim.backend), "per_route_webhooks", False):
+        options["route"] = sim.pk
+    return get_backend(sim.backend, **options)
 
 
 def sim_router(messages) -> list[Route | Deferral]:
@@ -70,10 +86,23 @@ def sim_router(messages) -> list[Route | Deferral]:
             decisions[i] = decision
     usable = []
     resting = []
-    cooldown_start = timezone.now() - timedelta(seconds=settings.MODEMS_UNREACHABLE_SECONDS)
+    unhealthy = []
+    probes: set[int] = set()
+    now = timezone.now()
+    cooldown_start = now - timedelta(seconds=settings.MODEMS_UNREACHABLE_SECONDS)
     for sim in sims:
         if not sim.is_modem and sim.missing_credentials():
             logger.warning("SIM %s skipped: environment variables not set: %s", sim, sim.missing_credentials())
+            continue
+        if sim.hands_over and not sim.link_is_up(now):
+            unhealthy.append(sim)  # no worker bound: nothing would send what we hand over
+            continue
+        if not sim.healthy:
+            if health.claim_probe(sim, now):
+                probes.add(sim.pk)
+                usable.append(sim)
+            else:
+                unhealthy.append(sim)
             continue
         if sim.is_modem and _failed_lately(sim, cooldown_start):
             resting.append(sim)  # its modem did not answer a moment ago: let the others carry the texts
@@ -83,15 +112,40 @@ def sim_router(messages) -> list[Route | Deferral]:
     usable = usable or resting
     pending = [(i, m) for i, m in enumerate(messages) if decisions[i] is None]
     if pending and not usable:
-        wait = Deferral(reason=NONE_ACTIVE, until=timezone.now() + NONE_ACTIVE_WAIT)
+        if unhealthy:
+            probe_at = min((s.next_probe_at for s in unhealthy if s.next_probe_at), default=None)
+            wait = Deferral(reason=ALL_UNHEALTHY, until=max(probe_at or now, now) + timedelta(seconds=1))
+        else:
+            wait = Deferral(reason=NONE_ACTIVE, until=now + NONE_ACTIVE_WAIT)
         for index, _message in pending:
             decisions[index] = wait
     elif pending:
-        _plan(pending, usable, decisions)
+        _plan(pending, usable, decisions, probes=probes)
+        _hand_over(messages, decisions, usable, now)
     return decisions
 
 
-def _plan(pending, sims: list[SimCard], decisions: list) -> None:
+def _hand_over(messages, decisions: list, sims: list[SimCard], now) -> None:
+    """Texts routed to an SMPP route: pinned to it and deferred; its worker claims them."""
+    workers = {sim.pk: sim for sim in sims if sim.hands_over}
+    if not workers:
+        return
+    until = now + timedelta(seconds=settings.SMPP_HANDOVER_SECONDS)
+    handed = []
+    for index, decision in enumerate(decisions):
+        if isinstance(decision, Route) and decision.sim_id in workers:
+            sim = workers[decision.sim_id]
+            message = messages[index]
+            message.sim_id = sim.pk
+            message.backend = sim.backend
+            message.extra_sender_data = {**message.extra_sender_data, health.HANDOVER: sim.pk}
+            message.sender = message.sender or sim.number
+            handed.append(message)
+            decisions[index] = Deferral(reason=HANDED_OVER.format(sim=sim), until=until)
+    update_rows(handed, ["sim", "backend", "extra_sender_data", "sender"])
+
+
+def _plan(pending, sims: list[SimCard], decisions: list, *, probes: set[int] = frozenset()) -> None:
     day = timezone.localdate()
     by_pk = {sim.pk: sim for sim in sims}
     SimDayCount.objects.ensure(by_pk, day)
@@ -116,7 +170,7 @@ def _plan(pending, sims: list[SimCard], decisions: list) -> None:
         for index, message in pending:
             parts = max(message.segments, 1)
             carrier = recipient_carrier(message.recipient).casefold()
-            free = [s for s in sims if not (s.is_modem and taken[s.pk] >= cap)]
+            free = [s for s in sims if not (s.is_modem and taken[s.pk] >= cap) and not (s.pk in probes and taken[s.pk])]
             if len(free) < len(sims) and _prefers_busy(message, parts, sims, free, remaining, excluded[index]):
                 decisions[index] = busy  # its SIM has allowance: wait for the next batch there
                 continue
@@ -170,8 +224,18 @@ def _slug(sim: SimCard) -> str:
     return "modem" if sim.is_modem else sim.backend
 
 
+def prefix_match(sim: SimCard, number: str) -> int:
+    """Length of the longest of the route's prefixes the number starts with; 0 for a route
+    without prefixes (any destination); -1 when it has prefixes and none matches."""
+    prefixes = sim.prefix_list()
+    if not prefixes:
+        return 0
+    return max((len(p) for p in prefixes if number.startswith(p)), default=-1)
+
+
 def _pick(message, parts: int, sims, remaining, excluded, carrier: str, names) -> SimCard | None:
-    candidates = [s for s in sims if remaining[s.pk] >= parts and s.pk not in excluded]
+    matches = {s.pk: prefix_match(s, message.recipient) for s in sims}
+    candidates = [s for s in sims if remaining[s.pk] >= parts and s.pk not in excluded and matches[s.pk] >= 0]
     if not candidates:
         return None
     preferred = message.extra_sender_data.get("prefer_sim")
@@ -184,6 +248,7 @@ def _pick(message, parts: int, sims, remaining, excluded, carrier: str, names) -
         candidates,
         key=lambda s: (
             not (same_backend and _slug(s) == same_backend),
+            -matches[s.pk],
             not (carrier and carrier in names[s.pk]),
             -s.priority,
             s.daily_limit - remaining[s.pk],
@@ -201,8 +266,20 @@ def _route(sim: SimCard, day) -> Route:
         maybe_sent = getattr(backend, "maybe_sent_pks", set())
         back = sum(max(m.segments, 1) for m in failed if m.pk not in maybe_sent)
         SimDayCount.objects.release(sim_id=sim.pk, day=day, parts=back)
+        _record_health(sim.pk, sent, failed)
 
     return Route(backend=backend, sim_id=sim.pk, sender=sim.number, on_outcome=on_outcome)
+
+
+def _record_health(sim_id: int, sent, failed) -> None:
+    """A text through is a success; failures worth retrying (or ambiguous) count against the
+    route; a permanent error is the text's fault, not the route's."""
+    if sent:
+        health.record_success(sim_id)
+        return
+    transient = [m for m in failed if m.state in (State.ERROR_RETRY, State.UNKNOWN)]
+    if transient:
+        health.record_failure(sim_id, transient[0].error or "send failed")
 
 
 def _failed_lately(sim: SimCard, since) -> bool:

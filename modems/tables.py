@@ -12,11 +12,16 @@ class SimCardTable(tables.Table):
     )
     signal = tables.TemplateColumn(template_name="modems/_signal.html", order_by=("signal_rssi",))
     priority = tables.Column()
+    health = tables.TemplateColumn(
+        template_code='{% if record.healthy %}<span class="badge text-bg-success">healthy</span>'
+        '{% else %}<span class="badge text-bg-danger" title="{{ record.health_reason }}">unhealthy</span>{% endif %}',
+        order_by=("healthy",),
+    )
     active = tables.BooleanColumn()
 
     class Meta:
         model = SimCard
-        fields = ["name", "network", "number", "route", "today", "signal", "priority", "active"]
+        fields = ["name", "network", "number", "route", "today", "signal", "priority", "health", "active"]
         attrs = {"class": "table table-sm table-hover align-middle", "id": "sims"}
         row_attrs = {"data-sim": lambda record: record.pk}
 

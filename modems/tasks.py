@@ -25,3 +25,28 @@ def check_balances() -> str:
     from modems import balances
 
     return str(balances.check_balances())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def check_routes() -> str:
+    """``check_routes``: SMPP routes whose worker stopped confirming its bind fail over."""
+    from modems.health import check_routes as check
+
+    return str(check())
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def smpp_worker(self, sim_id: int, seconds: float = 300.0) -> str:
+    """The task-engine form of ``manage.py smpp_worker``: serve the route for ``seconds``, then
+    queue itself again (a worker restart or a deploy never leaves the route unserved for long).
+    Start it once per route: ``modems.tasks.smpp_worker.delay(sim_id)``."""
+    from modems.models import SimCard
+    from modems.smpp.worker import RouteWorker
+
+    sim = SimCard.objects.filter(pk=sim_id, backend="smpp", active=True).first()
+    if sim is None:
+        return f"route {sim_id}: not an active SMPP route; stopped"
+    summary = RouteWorker(sim).run(max_seconds=seconds)
+    if not self.app.conf.task_always_eager:  # without a broker there is nobody to hand it to
+        self.apply_async(args=(sim_id,), kwargs={"seconds": seconds})
+    return f"route {sim}: {summary}"

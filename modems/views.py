@@ -9,7 +9,6 @@ from modems.forms import NetworkForm, SimCardForm, TestTextForm
 from modems.models import Network, SimCard
 from modems.reading import check_status
 from modems.tables import NetworkTable, SimCardTable
-from sms.charts import bar_chart
 
 
 def index(request):
@@ -25,13 +24,15 @@ def sim_detail(request, pk):
     days = sim.daily_counts(days=30)
     context = {
         "sim": sim,
-        "chart": bar_chart(days, limit=sim.daily_limit, label=f"SMS parts sent per day, last {len(days)} days"),
+        "days": days,  # drawn by {% bar_chart %} (the chart module of the stats app)
+        "chart_label": f"SMS parts sent per day, last {len(days)} days",
         "sent_today": days[-1][1],
         "sent_30_days": sum(count for _, count in days),
         "credentials": [
             (option, name, name not in sim.missing_credentials()) for option, name in sim.credentials_env.items()
         ],
         "recent": sim.outbound_messages.order_by("-created_at")[:10],
+        "health_events": sim.health_events.all()[:20],
     }
     if not sim.is_modem:
         context.update(

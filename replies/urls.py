@@ -19,5 +19,4 @@ urlpatterns = [
     path("consent/", views.record_consent, name="consent"),
     path("classifier/", views.classifier_page, name="classifier"),
     path("classifier/retrain/", views.retrain, name="retrain"),
-    path("classifier/v<int:version>/confusion.svg", views.confusion_svg, name="confusion_svg"),
 ]

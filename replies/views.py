@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from replies import charts, training
+from replies import training
 from replies.conversation import timeline
 from replies.filters import InboxFilter
 from replies.forms import ConsentForm, ReplyTypeForm, SendForm, SetTypeForm
@@ -126,6 +126,7 @@ def classifier_page(request):
     current = ClassifierModel.current()
     context = {
         "current": current,
+        "confusion_title": f"Confusion matrix of v{current.version}" if current else "",
         "versions": ClassifierModel.objects.all()[:20],
         "counts": Reply.objects.sorting_counts(),
         "staff_labels": Label.objects.filter(source=Source.STAFF).count(),
@@ -133,14 +134,6 @@ def classifier_page(request):
         "retrain_after": settings.REPLIES_RETRAIN_AFTER_LABELS,
     }
     return render(request, "replies/classifier.html", context)
-
-
-def confusion_svg(request, version):
-    row = get_object_or_404(ClassifierModel, version=version, status=ClassifierModel.Status.READY)
-    svg = charts.confusion_matrix_svg(
-        classes=row.metrics["classes"], matrix=row.metrics["confusion_matrix"], title=f"v{row.version}"
-    )
-    return HttpResponse(svg, content_type="image/svg+xml")
 
 
 @require_POST

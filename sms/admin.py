@@ -9,6 +9,7 @@ from sms.models import (
     RelatedObject,
     StatusChange,
 )
+from sms.rollups import InboundCount, InboundCountDelta, OutboundCount, OutboundCountDelta, RollupZone
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -87,6 +88,47 @@ class StatusChangeAdmin(admin.ModelAdmin):
 class RelatedObjectAdmin(admin.ModelAdmin):
     list_display = ["message", "content_type", "object_id"]
     raw_id_fields = ["message"]
+
+
+class RollupAdmin(admin.ModelAdmin):
+    """The roll-ups are the triggers' to write (sms/rollups.py): shown, never edited by hand."""
+
+    list_display = ["day", "sim_pk", "backend", "campaign_pk", "template_pk", "n"]
+    list_filter = ["day"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboundCount, OutboundCountDelta)
+class OutboundRollupAdmin(RollupAdmin):
+    list_display = [
+        "day",
+        "sim_pk",
+        "backend",
+        "state",
+        "campaign_pk",
+        "template_pk",
+        "tag",
+        "encoding",
+        "n",
+        "segments",
+    ]
+
+
+admin.site.register([InboundCount, InboundCountDelta], RollupAdmin)
+
+
+@admin.register(RollupZone)
+class RollupZoneAdmin(RollupAdmin):
+    list_display = ["name"]
+    list_filter = []
 
 
 @admin.register(GatewayInboundPart)

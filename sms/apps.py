@@ -6,6 +6,7 @@ class SmsConfig(AppConfig):
     name = "sms"
 
     def ready(self):
-        from sms import exports
+        from sms import checks, exports
 
+        checks.register()
         exports.register_all()

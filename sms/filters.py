@@ -1,9 +1,12 @@
 """Filters of the message lists (django-filter)."""
 
+from datetime import datetime, time, timedelta
+
 import django_filters
 from django import forms
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, State
 from sms.phone import InvalidNumber, normalise
@@ -29,6 +32,20 @@ class _DateRange(django_filters.DateFromToRangeFilter):
         super().__init__(*args, **kwargs)
 
 
+def _local_day(field: str, day) -> Q:
+    """Texts of one local day, as a range on the indexed column (not ``__date``, which is not)."""
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    return Q(**{f"{field}__gte": start, f"{field}__lt": end})
+
+
+def _filter_sim(queryset, name, value):
+    """A SIM's id, or "none" for texts that went through the default backend (no SIM)."""
+    if value == "none":
+        return queryset.filter(sim__isnull=True)
+    return queryset.filter(sim_id=value) if value.isdigit() else queryset.none()
+
+
 class OutboundFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(
         choices=State.choices, widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
@@ -38,10 +55,17 @@ class OutboundFilter(django_filters.FilterSet):
     created = _DateRange(field_name="created_at", label="Created between")
     number = django_filters.CharFilter(field_name="recipient", lookup_expr="icontains", label="Number contains")
     q = django_filters.CharFilter(field_name="content", lookup_expr="icontains", label="Text contains")
+    # The Stats page's per-SIM-per-day cells link here (?sim=<id>|none&day=YYYY-MM-DD).
+    sim = django_filters.CharFilter(method=lambda qs, name, value: _filter_sim(qs, name, value), label="SIM id")
+    day = django_filters.DateFilter(
+        method=lambda qs, name, value: qs.filter(_local_day("created_at", value)),
+        label="Queued on",
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
 
     class Meta:
         model = OutboundMessage
-        fields = ["state", "backend", "tag", "created", "number", "q"]
+        fields = ["state", "backend", "tag", "created", "number", "q", "sim", "day"]
 
 
 class InboundFilter(django_filters.FilterSet):
@@ -49,10 +73,16 @@ class InboundFilter(django_filters.FilterSet):
     received = _DateRange(field_name="received_at", label="Received between")
     number = django_filters.CharFilter(method="filter_number", label="Number contains")
     q = django_filters.CharFilter(field_name="content", lookup_expr="icontains", label="Text contains")
+    sim = django_filters.CharFilter(method=lambda qs, name, value: _filter_sim(qs, name, value), label="SIM id")
+    day = django_filters.DateFilter(
+        method=lambda qs, name, value: qs.filter(_local_day("received_at", value)),
+        label="Received on",
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
 
     class Meta:
         model = InboundMessage
-        fields = ["backend", "received", "number", "q"]
+        fields = ["backend", "received", "number", "q", "sim", "day"]
 
     def filter_number(self, queryset, name, value):
         return queryset.filter(Q(sender__icontains=value) | Q(recipient__icontains=value))

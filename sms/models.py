@@ -440,3 +440,7 @@ class GatewayInboundPart(models.Model):
 
     def __str__(self):
         return f"{self.backend} {self.sender} ref {self.concat_ref}: {self.seq}/{self.total}"
+
+
+# The roll-up tables live in their own module; importing them here registers them with the app.
+from sms.rollups import InboundCount, InboundCountDelta, OutboundCount, OutboundCountDelta  # noqa: E402, F401

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from sms import delivery, dispatch, receiving
+from sms import delivery, dispatch, receiving, rollups
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,12 @@ def check_delivery() -> str:
 def recover_stuck() -> dict[str, int]:
     """Resolve texts left in SENDING by a dispatcher that died."""
     return dispatch.recover_stuck()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def compact_rollups() -> int:
+    """Fold the roll-up deltas into the counts (``compact_rollups``)."""
+    return rollups.compact()
 
 
 @shared_task(acks_late=True, ignore_result=True)

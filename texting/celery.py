@@ -26,9 +26,11 @@ app.conf.beat_schedule = {
     "recover-stuck": {"task": "sms.tasks.recover_stuck", "schedule": 300.0},
     "recover-inbound": {"task": "sms.tasks.recover_inbound", "schedule": 60.0},
     "check-delivery": {"task": "sms.tasks.check_delivery", "schedule": 600.0},
+    "compact-rollups": {"task": "sms.tasks.compact_rollups", "schedule": 60.0},
     "read-in": {"task": "modems.tasks.read_in", "schedule": crontab(minute="*")},
     "modem-status": {"task": "modems.tasks.modem_status", "schedule": crontab(minute="*/15")},
     "check-balances": {"task": "modems.tasks.check_balances", "schedule": crontab(minute="7", hour="*")},
+    "check-routes": {"task": "modems.tasks.check_routes", "schedule": 60.0},
     "train-classifier": {
         "task": "replies.tasks.train_classifier",
         "schedule": crontab(minute="30", hour="3"),

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "replies",
     "modems",
     "links",
+    "stats",  # top floor: the Stats page and the chart module; nothing imports it
 ]
 
 MIDDLEWARE = [
@@ -440,6 +441,31 @@ MODEMS_PART_MAX_AGE_HOURS = env_int("MODEMS_PART_MAX_AGE_HOURS", 24)
 
 # A modem that did not answer is passed over for this long while other SIMs can send.
 MODEMS_UNREACHABLE_SECONDS = env_int("MODEMS_UNREACHABLE_SECONDS", 300)
+
+# --- SMPP routes, the generic HTTP connector, failover and route health (issue 15) --------
+
+SMS_BACKENDS["smpp"] = "sms.backends.smpp.SmppBackend"
+SMS_BACKENDS["http_connector"] = "modems.connector.HttpConnectorBackend"
+# Secret for the HTTP connector's delivery-report webhook (/sms/status/http_connector/).
+SMS_CONNECTOR_WEBHOOK_SECRET = env("SMS_CONNECTOR_WEBHOOK_SECRET", "")
+# An SMPP worker confirms its bind every SMPP_ENQUIRE_LINK_SECONDS; a route whose bind was
+# last confirmed longer than SMPP_LINK_STALE_SECONDS ago is treated as down.
+SMPP_ENQUIRE_LINK_SECONDS = env_float("SMPP_ENQUIRE_LINK_SECONDS", 20.0)
+SMPP_LINK_STALE_SECONDS = env_int("SMPP_LINK_STALE_SECONDS", 60)
+# Reconnect backoff: 1 s, 2 s, 4 s... up to this.
+SMPP_RECONNECT_MAX_SECONDS = env_float("SMPP_RECONNECT_MAX_SECONDS", 60.0)
+# Outstanding submit_sm per route when the route's options do not say ("window").
+SMPP_DEFAULT_WINDOW = env_int("SMPP_DEFAULT_WINDOW", 10)
+# Seconds to wait for a submit_sm_resp before the connection is given up (the texts in
+# flight become UNKNOWN: they may have left).
+SMPP_RESPONSE_TIMEOUT = env_float("SMPP_RESPONSE_TIMEOUT", 30.0)
+# A text handed to an SMPP route goes back to the dispatcher if no worker took it by then.
+SMPP_HANDOVER_SECONDS = env_int("SMPP_HANDOVER_SECONDS", 300)
+# A route failing with non-permanent errors (or its SMPP bind down) for this long is marked
+# unhealthy and its waiting texts move to the next healthy route; it is probed again every
+# ROUTES_PROBE_SECONDS with one text, and restored when that goes.
+ROUTES_FAILOVER_AFTER_SECONDS = env_int("ROUTES_FAILOVER_AFTER_SECONDS", 120)
+ROUTES_PROBE_SECONDS = env_int("ROUTES_PROBE_SECONDS", 60)
 
 # --- Background work ---------------------------------------------------------------------
 

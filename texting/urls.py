@@ -14,5 +14,6 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("replies/", include("replies.urls")),
     path("modems/", include("modems.urls")),
+    path("stats/", include("stats.urls")),
     path("l/", include("links.urls")),  # public: per-recipient links opened by the recipients
 ]

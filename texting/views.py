@@ -6,22 +6,24 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from campaigns.models import Campaign
+from modems.health import unhealthy_routes
 from modems.models import SimCard
 from replies.models import Reply
 from sms import stats
-from sms.charts import line_chart
 from sms.models import InboundMessage
 
 
 def dashboard(request):
-    dates, series = stats.daily(days=14)
+    today, dates, series = stats.figures(days=14)
     context = {
-        "today": stats.today(),
-        "chart": line_chart(dates, series, title="Texts per day, last 14 days"),
+        "today": today,
+        "dates": dates,  # drawn by {% line_chart %} (the chart module of the stats app)
+        "series": series,
         "recent_inbound": InboundMessage.objects.select_related("contact", "in_reply_to")[:8],
         "needs_review": Reply.objects.filter(needs_review=True).count(),
         "campaigns": Campaign.objects.with_counts().exclude(state=Campaign.State.ABORTED)[:5],
         "low_balance": list(SimCard.objects.low_on_balance()[:10]),
+        "unhealthy_routes": list(unhealthy_routes()[:10]),
     }
     return render(request, "dashboard.html", context)
 

@@ -75,7 +75,7 @@ def test_list_shows_progress_and_pins_its_query_count(staff_client):
         create_campaign(name=f"C{i}", source="manual", rows=[SourceRow("Group A", f"0745000000{i}", "A")])
     with CaptureQueriesContext(connection) as ctx:
         staff_client.get("/campaigns/")
-    assert len(ctx) == few <= 6
+    assert len(ctx) == few <= 10  # page, counts from the roll-ups (outbound + inbound, 2 each)
     html = response.content.decode()
     assert "C2" in html and 'aria-label="Sent"' in html
     assert response.context["campaigns"][0].n_sent == 1

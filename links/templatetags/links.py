@@ -1,10 +1,10 @@
-"""``{% link_clicks texts as clicks %}`` and ``{% link_chart clicks %}``, for
-``links/_clicks.html`` (include it with ``texts`` = a queryset of outbound texts)."""
+"""``{% link_clicks texts as clicks %}`` and ``{% link_series clicks as series %}``, for
+``links/_clicks.html`` (include it with ``texts`` = a queryset of outbound texts), which draws
+the series with ``{% line_chart %}`` of the chart module (``{% load charts %}``, stats app)."""
 
 from django import template
 
 from links.services import ClickStats, click_stats
-from sms.charts import line_chart
 
 register = template.Library()
 
@@ -15,6 +15,5 @@ def link_clicks(texts) -> ClickStats:
 
 
 @register.simple_tag
-def link_chart(stats: ClickStats):
-    series = {"opens": stats.series["opens"], "unique": stats.series["unique"], "bots": stats.series["bots"]}
-    return line_chart(stats.days, series, title="Link clicks per day: opens, unique clicks, bots")
+def link_series(stats: ClickStats) -> dict[str, list[int]]:
+    return {"opens": stats.series["opens"], "unique": stats.series["unique"], "bots": stats.series["bots"]}

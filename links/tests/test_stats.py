@@ -110,7 +110,8 @@ def test_campaign_page_shows_click_through_and_a_chart(staff_client, campaign_wi
     body = staff_client.get(f"/campaigns/{campaign.pk}/").content.decode()
     assert "data-click-through>50.0%" in body
     assert "data-unique>2<" in body and "data-opens>2<" in body and "data-bots>1<" in body
-    assert '<g data-series="opens">' in body and '<g data-series="unique">' in body
+    assert "Opens (2)" in body and "Unique (2)" in body and "Bots (1)" in body  # the chart's legend
+    assert "Link clicks per day: opens, unique clicks, bots. Totals: opens 2, unique 2, bots 1" in body
 
 
 def test_template_page_shows_its_clicks(staff_client, campaign_with_clicks):

@@ -53,3 +53,21 @@ def test_switching_to_gateway_shows_the_credential_fields(page, live_server, sta
     page.check("input[name=kind][value=modem]")
     page.wait_for_selector("#id_pin_env", state="visible", timeout=5000)
     assert page.is_visible("#id_device") and not page.is_visible("#id_credentials")
+
+
+def test_route_health_reads_on_a_phone(staff_page, live_server, settings):
+    from modems import health
+    from modems.testing import create_sim
+
+    settings.ROUTES_FAILOVER_AFTER_SECONDS = 0
+    sim = create_sim(name="Jasmin link", backend="http_connector", prefixes="+44, +353", options={"preset": "jasmin"})
+    health.record_failure(sim.pk, "HTTP connector: HTTP 503 'Service unavailable' from the gateway")
+    staff_page.set_viewport_size({"width": 390, "height": 844})
+    staff_page.goto(f"{live_server.url}/")
+    assert "Jasmin link" in staff_page.inner_text("#route-alert")
+    staff_page.click("#route-alert a")
+    staff_page.wait_for_selector("#route-health")
+    assert staff_page.inner_text("#health-state") == "unhealthy"
+    assert "HTTP 503" in staff_page.inner_text("#health-history")
+    # Nothing wider than the phone: the page does not scroll sideways.
+    assert staff_page.evaluate("document.documentElement.scrollWidth") <= 390

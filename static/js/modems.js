@@ -1,7 +1,7 @@
 // SIM form: show the modem fields or the gateway fields, whichever kind is chosen.
 (function () {
   const modemOnly = ["device", "pin_env"];
-  const gatewayOnly = ["backend", "credentials"];
+  const gatewayOnly = ["backend", "credentials", "options"];
   function wrapper(name) {
     const field = document.getElementById("id_" + name);
     return field ? field.closest(".mb-3") || field.parentElement : null;

@@ -34,10 +34,12 @@ ROOT = Path(__file__).resolve().parents[2]
 TASK_OF_COMMAND = {
     "send_queued": "sms.tasks.dispatch_due",
     "check_delivery": "sms.tasks.check_delivery",
+    "compact_rollups": "sms.tasks.compact_rollups",
     "recover_inbound": "sms.tasks.recover_inbound",
     "read_in": "modems.tasks.read_in",
     "modem_status": "modems.tasks.modem_status",
     "check_balances": "modems.tasks.check_balances",
+    "check_routes": "modems.tasks.check_routes",
     "train_classifier": "replies.tasks.train_classifier",
     "pull_campaign": "campaigns.tasks.pull_campaign",
     "send_followups": "campaigns.tasks.send_followups",

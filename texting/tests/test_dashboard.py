@@ -18,12 +18,13 @@ def _stat(html, name):
 
 
 def _make(state, *, sent_days_ago=None, delivered=False):
+    """A text in ``state``, queued and sent ``sent_days_ago`` (figures count it on its queue day)."""
     message = create_message(state=state)
     now = timezone.now()
     fields = {}
     if sent_days_ago is not None:
         fields["sent_at"] = now - timedelta(days=sent_days_ago)
-        fields["changed_at"] = fields["sent_at"]
+        fields["changed_at"] = fields["created_at"] = fields["sent_at"]
     if delivered:
         fields["delivered_at"] = fields["sent_at"]
     OutboundMessage.objects.filter(pk=message.pk).update(**fields)
@@ -63,22 +64,30 @@ def test_daily_series_put_each_text_on_its_local_day():
     assert series["replies"][-2] == 1
 
 
-def test_dashboard_chart_is_inline_svg_with_every_series(staff_client):
+def test_dashboard_chart_is_inline_svg_with_every_series_and_its_text_alternative(staff_client):
     _make(State.DELIVERED, sent_days_ago=1, delivered=True)
     html = staff_client.get("/").content.decode()
     svg = html[html.index("<svg") : html.index("</svg>")]
-    for name in ("sent", "delivered", "failed", "replies"):
-        assert f'data-series="{name}"' in svg
-    assert svg.count("<circle") == 4 * 14
-    assert "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")  # nothing fetched
+    label = "Texts per day, last 14 days. Totals: sent 1, delivered 1, failed 0, replies 0"
+    assert f'aria-label="{label}"' in svg and f"<title>{label}</title>" in svg
+    for name in ("Sent (1)", "Delivered (1)", "Failed (0)", "Replies (0)"):
+        assert name in svg  # the legend, as text
+    yesterday = timezone.localdate() - timedelta(days=1)
+    table = html[html.index("</svg>") :]
+    assert (
+        table.count("<tr><td>") == 14
+        and f"<tr><td>{yesterday:%-d %b}</td><td>1</td><td>1</td><td>0</td><td>0</td></tr>" in table
+    )
+    assert "http" not in svg.replace("http://www.w3.org/", "").replace("http://purl.org/", "")  # nothing fetched
 
 
 def test_dashboard_query_count_is_pinned(staff_client, django_assert_num_queries):
     for i in range(20):
         message = create_message(f"+4479111{i:05d}")
         create_inbound(message.recipient, f"reply {i}", external_id=f"r{i}")
-    # session, user, today's aggregate, replies today, 4 daily series, latest replies,
-    # replies to sort, latest campaigns, gateway accounts low on balance
+    # session, user, queued now, outbound roll-up (counts + deltas), inbound roll-up (counts +
+    # deltas), latest replies, replies to sort, latest campaigns, gateway accounts low on balance,
+    # unhealthy routes
     with django_assert_num_queries(12):
         staff_client.get("/")
 
