@@ -194,7 +194,7 @@ class OutboundMessage(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    recipient = models.CharField(max_length=20)  # indexed with created_at (Meta.indexes)
+    recipient = models.CharField(max_length=20, db_index=True)
     sender = models.CharField(max_length=20, blank=True)
     content = models.TextField()
     template_slug = models.SlugField(max_length=100, blank=True)

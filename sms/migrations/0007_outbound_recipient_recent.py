@@ -8,15 +8,10 @@ class Migration(migrations.Migration):
     dependencies = [
         ('campaigns', '0003_seed_greeting_rules'),
         ('modems', '0002_sims_limits_parts'),
-        ('sms', '0004_gateway_inbound_parts'),
+        ('sms', '0006_rollup_triggers'),
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='outboundmessage',
-            name='recipient',
-            field=models.CharField(max_length=20),
-        ),
         migrations.AddIndex(
             model_name='outboundmessage',
             index=models.Index(fields=['recipient', 'created_at', 'id'], name='sms_out_recipient_recent'),
