@@ -102,3 +102,19 @@ def staff_page(browser_page, live_server, staff_user):
     browser_page.click("button[type=submit], input[type=submit]")
     browser_page.wait_for_url(f"{live_server.url}/")
     return browser_page
+
+
+# --- Hypothesis (property-based webhook fuzzing) --------------------------------------------
+# "default" keeps the suite quick; HYPOTHESIS_PROFILE=thorough for a long hunt. No example
+# database in the checkout: failures print the example (and a @reproduce_failure blob).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("default", max_examples=40, deadline=None, database=None, print_blob=True)
+_hypothesis_settings.register_profile(
+    "thorough",
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 1000)),
+    deadline=None,
+    database=None,
+    print_blob=True,
+)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

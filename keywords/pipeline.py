@@ -38,7 +38,7 @@ class _HandlerFailed(Exception):
 
 def route(message: InboundMessage) -> None:
     """Pipeline step: route one stored inbound text (idempotent)."""
-    if message.pipeline_attempts:  # the inline steps ran before (a retry): did this one finish then?
+    if getattr(message, "redelivered", False):  # the inline steps ran before: did this one finish then?
         done = Dispatch.objects.filter(message=message).values_list("routed_by", flat=True).first()
         if done is not None:
             _set_routed_by(message, done)
@@ -56,6 +56,15 @@ def route(message: InboundMessage) -> None:
         _finish(message, decision, reply=reply)
     else:
         _run_keyword(message, decision)
+
+
+def _nothing_to_route(message: InboundMessage) -> bool:
+    """``route`` ahead of the INSERT (``sms.receiving``'s fast path): most texts are neither
+    STOP/START/HELP nor a keyword, and cost no query here (the router's cache)."""
+    return not routing.decide(content=message.content, recipient=message.recipient).routed_by
+
+
+route.prepare = _nothing_to_route
 
 
 def _run_keyword(message: InboundMessage, decision: routing.Decision) -> None:

@@ -290,19 +290,29 @@ def _train_locked(directory: Path, *, progress, algorithms, folds):
     return row
 
 
-_cache: dict[str, tuple[float, object]] = {}
+#: path -> (mtime, fitted pipeline, its compiled form or None): a model file is read and
+#: compiled once per process, not once per text.
+_cache: dict[str, tuple[float, object, object]] = {}
 
 
 def load(row) -> object | None:
     """The fitted pipeline of ``row``; None (logged) if its file is missing, altered or unreadable."""
+    loaded = _load(row)
+    return loaded[0] if loaded else None
+
+
+def _load(row) -> tuple[object, object] | None:
+    """(pipeline, compiled predictor or None) of ``row``, cached while its file is unchanged."""
     import joblib
+
+    from replies.compiled import compile_pipeline
 
     path = Path(settings.MEDIA_ROOT) / row.path
     try:
         mtime = path.stat().st_mtime
         cached = _cache.get(str(path))
         if cached and cached[0] == mtime:
-            return cached[1]
+            return cached[1], cached[2]
         data = path.read_bytes()
         expected = (row.metrics or {}).get("sha256")
         if expected and hashlib.sha256(data).hexdigest() != expected:
@@ -311,9 +321,14 @@ def load(row) -> object | None:
     except Exception as exc:
         logger.warning("Classifier v%s unusable (%s): %s", row.version, path, exc)
         return None
+    try:
+        fast = compile_pipeline(pipeline)
+    except Exception as exc:  # an unexpected fitted shape: the pipeline itself still works
+        logger.warning("Classifier v%s not compiled (%s): using scikit-learn directly", row.version, exc)
+        fast = None
     _cache.clear()
-    _cache[str(path)] = (mtime, pipeline)
-    return pipeline
+    _cache[str(path)] = (mtime, pipeline, fast)
+    return pipeline, fast
 
 
 def predict(text: str) -> Prediction:
@@ -325,13 +340,15 @@ def predict(text: str) -> Prediction:
         latest = ClassifierModel.objects.order_by("-version").first()
         reason = latest.note if latest else "No classifier trained yet"
         return Prediction(slug=None, reason=reason[:300])
-    pipeline = load(row)
-    if pipeline is None:
+    loaded = _load(row)
+    if loaded is None:
         return Prediction(
             slug=None, reason=f"Classifier v{row.version} file is missing or unreadable", version=row.version
         )
+    pipeline, fast = loaded
     try:
-        probabilities = pipeline.predict_proba([text or ""])[0]
+        # The compiled form gives the same probabilities ~20x faster (replies/compiled.py).
+        probabilities = fast.predict_proba(text or "") if fast else pipeline.predict_proba([text or ""])[0]
     except Exception as exc:  # a model from an incompatible scikit-learn, say
         logger.warning("Classifier v%s failed to predict: %s", row.version, exc)
         return Prediction(slug=None, reason=f"Classifier v{row.version} failed: {exc}"[:300], version=row.version)

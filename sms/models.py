@@ -235,7 +235,12 @@ class OutboundMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="sms_out_due_idx")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="sms_out_due_idx"),
+            # The last text to a number (every inbound text's link, conversations, opt-outs):
+            # one index probe at a million rows, read backwards for "newest first".
+            models.Index(fields=["recipient", "created_at", "id"], name="sms_out_recipient_recent"),
+        ]
         verbose_name = "outbound message"
 
     def __str__(self):

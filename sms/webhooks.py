@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from sms.backends import WebhookBadRequest, WebhookForbidden, get_backend
 from sms.receiving import apply_status_report, store_inbound
+from sms.sanity import checked_inbound, checked_report
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ def _handle(request, slug: str, kind: str) -> HttpResponse:
             received = backend.parse_inbound(request)
             if any(not (data.sender or "").strip() for data in received):
                 raise WebhookBadRequest("an inbound text without a sender number")
+            received = [checked_inbound(data) for data in received]  # all checked before any is stored
             retry = False
             for data in received:
                 message, _ = store_inbound(backend.slug, data)
@@ -55,7 +57,7 @@ def _handle(request, slug: str, kind: str) -> HttpResponse:
             if retry:  # a step (a keyword handler) asked for the text again: the gateway retries
                 return backend.webhook_response("retry")
         else:
-            for report in backend.parse_status(request):
+            for report in [checked_report(report) for report in backend.parse_status(request)]:
                 apply_status_report(backend.slug, report)
     except WebhookForbidden as exc:
         logger.warning("Refused %s webhook for %s: %s", kind, slug, exc)

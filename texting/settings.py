@@ -136,7 +136,14 @@ WSGI_APPLICATION = "texting.wsgi.application"
 # SQLite by default (zero set-up); DATABASE_URL=postgres://user@host:5432/name for PostgreSQL.
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            # Development: a connection per request. Production settings keep them (issue 11).
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+            conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False),
+        )
+    }
 except Exception as exc:  # dj-database-url raises a bare ValueError/KeyError on a bad URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -221,6 +228,9 @@ SMS_ROUTER = env("SMS_ROUTER", "campaigns.routing.campaign_router")
 # ones after them: in the same transaction without a broker, on a worker after the commit with
 # one (sms.tasks.process_inbound). A text a step left unfinished is taken up again by
 # recover_inbound after SMS_INBOUND_RECOVER_SECONDS.
+# Issue 11 (fast inbound path): only the link and the keyword routing (STOP/START/HELP, then
+# configured keywords and their handlers) run inline; the classifier and auto-replies are
+# deferred (a Celery task after the commit with a broker).
 SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation,keywords.pipeline.route")
 SMS_INBOUND_DEFERRED_PIPELINE = env_list("SMS_INBOUND_DEFERRED_PIPELINE", "replies.pipeline.process")
 SMS_INBOUND_RECOVER_SECONDS = env_int("SMS_INBOUND_RECOVER_SECONDS", 120)

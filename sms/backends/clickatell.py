@@ -288,6 +288,10 @@ def decode_text(text, charset, *, raw: bytes | None = None) -> str:
     """
     if text is None:
         return ""
+    if not isinstance(charset, str | None):  # JSON callbacks can carry any type here
+        raise WebhookBadRequest(f"charset must be a string, not {type(charset).__name__}")
+    if isinstance(text, dict | list | bool):
+        raise WebhookBadRequest(f"text must be a string, not {type(text).__name__}")
     text = str(text)
     charset = (charset or "").strip().upper().replace("_", "-")
     if charset in ("UTF-16BE", "UTF-16", "UCS-2", "UCS2"):
