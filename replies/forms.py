@@ -44,6 +44,14 @@ class SendForm(forms.Form):
     content = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1600, label="Reply")
 
 
+class NotOptOutForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+        help_text="Why this text was not an opt-out (kept in the consent ledger)",
+    )
+
+
 class ConsentForm(forms.Form):
     KINDS = [("opt_out", "Opt-out (stop texting this number)"), ("opt_in", "Fresh consent (opt back in)")]
     CHANNELS = [("phone", "Phone call"), ("email", "E-mail"), ("letter", "Letter"), ("in_person", "In person")]

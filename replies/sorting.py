@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from replies import autoreply, classifier, keywords, training
 from replies.models import Label, Reply, ReplyType, Source
+from sms import consent
 from sms.api import send, send_opt_out_confirmation
 from sms.models import ConsentEvent, Contact, InboundMessage
 
@@ -133,6 +134,9 @@ def categorise(
 ) -> None:
     """Give ``reply`` its type, record the label, then run the type's action."""
     now = timezone.now()
+    if reply_type is None or reply_type.action != ReplyType.Action.OPT_OUT:
+        # A new label within the grace period takes back the staff "End" given to this text.
+        consent.cancel_pending(message=reply.message, by=by)
     reply.reply_type = reply_type
     reply.source = source
     reply.confidence = confidence
@@ -176,14 +180,20 @@ def run_reply_action(*, reply: Reply, by=None) -> None:
     recent = message.received_at >= timezone.now() - timedelta(hours=settings.REPLIES_AUTO_REPLY_MAX_AGE_HOURS)
     if reply_type.action == ReplyType.Action.OPT_OUT:
         who = f"staff ({by.get_username()})" if by else reply.source
-        opt_out(
-            contact=_contact(message),
-            reason=f"Reply categorised as {reply_type.name} by {who}",
-            source=reply.source or "staff",
-            evidence=_evidence(message),
-            by=by,
-            confirm=recent,
-        )
+        details = {
+            "contact": _contact(message),
+            "reason": f"Reply categorised as {reply_type.name} by {who}",
+            "source": reply.source or "staff",
+            "evidence": _evidence(message),
+            "by": by,
+        }
+        grace = settings.REPLIES_OPT_OUT_GRACE_SECONDS
+        if reply.source == Source.STAFF and grace > 0:
+            # One key press must not silence a person: the label stands after the grace period.
+            confirmation = settings.REPLIES_OPT_OUT_CONFIRMATION if recent else ""
+            consent.schedule_opt_out(message=message, confirmation=confirmation, grace_seconds=grace, **details)
+        else:
+            opt_out(**details, confirm=recent, message=message)
         return
     if not reply_type.auto_reply_text or reply_type.is_bot or not recent:
         return
@@ -208,16 +218,29 @@ def _store_auto_reply(reply: Reply, outbound) -> None:
         reply.auto_reply = outbound
 
 
-def opt_out(*, contact: Contact, reason: str, source: str, evidence: str, by=None, confirm: bool = True) -> bool:
+def opt_out(
+    *, contact: Contact, reason: str, source: str, evidence: str, by=None, confirm: bool = True, message=None
+) -> bool:
     """Opt ``contact`` out (queued texts refused at once) and send the one confirmation.
 
     Returns False if the number was already opted out (then no second confirmation is sent).
     """
-    newly = contact.opt_out(reason=reason, source=source, evidence=evidence, recorded_by=by)
+    newly = contact.opt_out(reason=reason, source=source, evidence=evidence, recorded_by=by, message=message)
     if newly and confirm and settings.REPLIES_OPT_OUT_CONFIRMATION:
         event = contact.consent_events.filter(kind=ConsentEvent.Kind.OPT_OUT).order_by("-at", "-pk").first()
         send_opt_out_confirmation(event=event, content=settings.REPLIES_OPT_OUT_CONFIRMATION)
     return newly
+
+
+def undo_end(*, message: InboundMessage, by) -> bool:
+    """Staff take back an "End" label within its grace period: no opt-out, the text goes back to
+    review. The label history keeps both entries (it is append-only). False if too late."""
+    if not consent.cancel_pending(message=message, by=by):
+        return False
+    Reply.objects.filter(message=message).update(
+        reply_type=None, source="", needs_review=True, note=f"End undone by {by.get_username()}"[:300]
+    )
+    return True
 
 
 def resort_pending(*, limit: int = 1000) -> int:

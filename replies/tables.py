@@ -34,4 +34,10 @@ class InboxTable(tables.Table):
 
     def render_reply_type(self, record):
         reply = getattr(record, "reply", None)
-        return render_to_string("replies/_type_cell.html", {"reply": reply})
+        request = getattr(self, "request", None)
+        context = {
+            "reply": reply,
+            "pending_due": getattr(record, "pending_opt_out_due", None),
+            "next": request.get_full_path() if request else "",
+        }
+        return render_to_string("replies/_type_cell.html", context, request=request)

@@ -51,9 +51,15 @@ class ContactQuerySet(models.QuerySet):
     def opted_out(self):
         return self.filter(opted_out_at__isnull=False)
 
-    def opted_out_numbers(self, numbers) -> set[str]:
-        """The subset of ``numbers`` that must never be sent anything (one query)."""
-        return set(self.opted_out().filter(number__in=list(numbers)).values_list("number", flat=True))
+    def opted_out_numbers(self, numbers, now=None) -> set[str]:
+        """The subset of ``numbers`` that must never be sent anything (two queries).
+
+        A staff opt-out whose grace period is over counts already, even before the periodic
+        step (``send_queued``) has recorded it, so every check agrees once it is due.
+        """
+        numbers = list(numbers)
+        out = set(self.opted_out().filter(number__in=numbers).values_list("number", flat=True))
+        return out | set(PendingOptOut.objects.due(now).filter(number__in=numbers).values_list("number", flat=True))
 
 
 class Contact(models.Model):
@@ -81,7 +87,7 @@ class Contact(models.Model):
     def is_opted_out(self) -> bool:
         return self.opted_out_at is not None
 
-    def opt_out(self, *, reason: str, source: str, evidence: str = "", recorded_by=None) -> bool:
+    def opt_out(self, *, reason: str, source: str, evidence: str = "", recorded_by=None, message=None) -> bool:
         """Suppress this number everywhere at once. Returns False if it already was.
 
         Queued texts to the number are refused in the same transaction, so no dispatcher that
@@ -99,6 +105,7 @@ class Contact(models.Model):
                 source=source,
                 evidence=evidence or reason,
                 recorded_by=recorded_by,
+                message=message,
             )
             OutboundMessage.objects.filter(
                 recipient=self.number, state__in=DUE_STATES, confirms_opt_out__isnull=True
@@ -134,6 +141,9 @@ class ConsentEvent(models.Model):
     class Kind(models.TextChoices):
         OPT_IN = "opt_in", "Opt-in (consent given)"
         OPT_OUT = "opt_out", "Opt-out (consent withdrawn)"
+        # Staff found that an opt-out made by the classifier was not one ("ok thx" read as
+        # End): it names the event it corrects, and the consent before that event returns.
+        CORRECTION = "correction", "Correction (not an opt-out)"
 
     # SET_NULL + a copy of the number: the ledger outlives the contact's other data.
     contact = models.ForeignKey(Contact, null=True, on_delete=models.SET_NULL, related_name="consent_events")
@@ -144,6 +154,17 @@ class ConsentEvent(models.Model):
     evidence = models.TextField(blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     at = models.DateTimeField(default=timezone.now)
+    message = models.ForeignKey(
+        "InboundMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="consent_events",
+        help_text="The incoming text this event was read from, if any",
+    )
+    corrects = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="correction", help_text="For corrections"
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -160,10 +181,67 @@ class ConsentEvent(models.Model):
         raise ValueError("The consent ledger is append-only")
 
 
+class PendingOptOutQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=PendingOptOut.Status.PENDING)
+
+    def due(self, now=None):
+        return self.active().filter(due_at__lte=now or timezone.now())
+
+
+class PendingOptOut(models.Model):
+    """An opt-out staff gave by labelling a text "End": it stands only after a grace period in
+    which staff may undo it (one wrong key must not silence a person). Meanwhile texts to the
+    number are held, not sent; once it stands they are refused and the confirmation leaves.
+    ``sms.consent`` applies and cancels them; the customer's own STOP never comes here."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"  # within the grace period (or due, not yet applied)
+        APPLIED = "applied", "Applied"  # the opt-out stands: recorded in the consent ledger
+        CANCELLED = "cancelled", "Cancelled"  # undone or re-labelled within the grace period
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="pending_opt_outs")
+    number = models.CharField(max_length=20, db_index=True)
+    message = models.ForeignKey(
+        "InboundMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="pending_opt_outs"
+    )
+    reason = models.CharField(max_length=300)
+    source = models.CharField(max_length=50)
+    evidence = models.TextField(blank=True)
+    confirmation = models.TextField(blank=True, help_text="Sent once the opt-out stands (empty: none)")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = PendingOptOutQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+
+    def __str__(self):
+        return f"{self.number} opt-out {self.status} (due {self.due_at:%H:%M:%S})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+
 class OutboundQuerySet(models.QuerySet):
     def due(self, now=None):
         now = now or timezone.now()
-        return self.filter(state__in=DUE_STATES).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        held = PendingOptOut.objects.active().values("number")  # staff opt-out within its grace period
+        return (
+            self.filter(state__in=DUE_STATES)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .exclude(recipient__in=held)
+        )
 
     def stuck(self, timeout: timedelta, now=None):
         now = now or timezone.now()

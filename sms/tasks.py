@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from sms import delivery, dispatch
+from sms import consent, delivery, dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ def dispatch_due(batch_size: int | None = None, max_batches: int | None = None) 
     """Send every due outbound text (``send_queued``)."""
     # From here on this run may miss texts committed later: the next queueing must kick again.
     _forget_kick()
+    consent.apply_due_opt_outs()  # staff "End" labels whose grace period is over
     summary = dispatch.dispatch(batch_size=batch_size, max_batches=max_batches)
     return str(summary)
 

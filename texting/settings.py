@@ -322,6 +322,12 @@ REPLIES_AUTO_REPLY_DAILY_LIMIT = env_int("REPLIES_AUTO_REPLY_DAILY_LIMIT", 3)
 # Staff categorising an older text does not auto-reply to it.
 REPLIES_AUTO_REPLY_MAX_AGE_HOURS = env_int("REPLIES_AUTO_REPLY_MAX_AGE_HOURS", 24)
 
+# --- First-week fixes (issue 13) ------------------------------------------------------------
+
+# A staff "End" label opts the contact out only after this many seconds, shown with an Undo
+# (0: at once). Texts to the number are held meanwhile. A customer's STOP is always immediate.
+REPLIES_OPT_OUT_GRACE_SECONDS = env_int("REPLIES_OPT_OUT_GRACE_SECONDS", 120)
+
 # --- Modems, SIM cards and networks (modems app) -------------------------------------------
 
 # CAMPAIGNS_INNER_ROUTER (above) defaults to modems.routing.sim_router: an active SIM within
