@@ -12,7 +12,8 @@ from campaigns.forms import ManualCampaignForm, TemplateForm, UploadForm
 from campaigns.models import Campaign, PullRun, Template
 from campaigns.preview import preview
 from campaigns.pull import start_pull
-from campaigns.sources import SourceError, parse_pasted, parse_upload
+from campaigns.sources import SourceError, parse_pasted
+from campaigns.uploads import ROLES, NeedsMapping, discard, parse_upload, stash, unstash
 
 
 def index(request):
@@ -69,15 +70,27 @@ def new(request):
 
 
 def upload(request):
-    form = UploadForm(request.POST or None, request.FILES or None)
+    """Upload a contact file; a header we do not recognise leads to the column-mapping step."""
+    pending = request.POST.get("pending", "")
+    form = UploadForm(request.POST or None, request.FILES or None, mapping=bool(pending))
     if request.method == "POST" and form.is_valid():
         template = form.cleaned_data["template"]
-        upload_ = form.cleaned_data["file"]
+        group = template.name if template else ""
         try:
-            rows, bad = parse_upload(upload_.read(), upload_.name, default_group=template.name if template else "")
+            if pending:
+                content, filename = unstash(pending), form.cleaned_data["filename"]
+                roles = request.POST.getlist("role")
+            else:
+                upload_ = form.cleaned_data["file"]
+                content, filename, roles = upload_.read(), upload_.name, None
+            rows, bad = parse_upload(content, filename, default_group=group, roles=roles)
+        except NeedsMapping as exc:
+            return _mapping(request, form, exc, token=stash(content), filename=filename)
         except SourceError as exc:
-            form.add_error("file", str(exc))
+            form.add_error(None if pending else "file", str(exc))
         else:
+            if pending:
+                discard(pending)
             return _create(request, form, source=Campaign.Source.UPLOAD, rows=rows, bad=bad)
     context = {
         "form": form,
@@ -87,6 +100,15 @@ def upload(request):
         "has_templates": _has_templates(),
     }
     return render(request, "campaigns/new.html", context)
+
+
+def _mapping(request, form, needs: NeedsMapping, *, token: str, filename: str):
+    columns = [
+        {"index": i, "header": h, "guess": needs.guess[i] if i < len(needs.guess) else "extra"}
+        for i, h in enumerate(needs.header)
+    ]
+    context = {"form": form, "needs": needs, "columns": columns, "roles": ROLES, "token": token, "filename": filename}
+    return render(request, "campaigns/upload_map.html", context)
 
 
 def _has_templates() -> bool:

@@ -41,3 +41,39 @@ def test_preview_updates_as_staff_type(page, live_server):
     page.wait_for_function("document.getElementById('preview-text').textContent === 'Hi Monica'")
     page.wait_for_timeout(300)  # let the last debounced preview request finish before teardown
     page.wait_for_load_state("networkidle")
+
+
+def test_upload_of_a_mac_csv_and_of_an_unknown_header_with_column_mapping(page, live_server):
+    from campaigns.models import Campaign
+    from campaigns.tests.conftest import make_template
+
+    make_template()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/campaigns/upload/")
+    page.fill("input[name=name]", "Mac export")
+    mac = b"number,name,group\r07450000001,Ann,Group A\r07450000002,Bo,Group A\r"
+    page.set_input_files("input[name=file]", files=[{"name": "mac.csv", "mimeType": "text/csv", "buffer": mac}])
+    page.click("button:has-text('Create and queue')")
+    page.wait_for_url("**/campaigns/*/")
+    assert Campaign.objects.get(name="Mac export").messages.count() == 2
+
+    page.goto(f"{live_server.url}/campaigns/upload/")
+    page.fill("input[name=name]", "Binary")
+    page.set_input_files(
+        "input[name=file]", files=[{"name": "x.csv", "mimeType": "text/csv", "buffer": bytes(range(256)) * 4}]
+    )
+    page.click("button:has-text('Create and queue')")
+    page.wait_for_load_state()
+    assert "looks like a binary file" in page.content()
+
+    page.fill("input[name=name]", "Mapped")
+    page.select_option("select[name=template]", index=1)
+    odd = b"Kontakt,Handy\nCy,07450000003\n"
+    page.set_input_files("input[name=file]", files=[{"name": "odd.csv", "mimeType": "text/csv", "buffer": odd}])
+    page.click("button:has-text('Create and queue')")
+    page.locator("#mapping-needed").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.locator("select[name=role]").nth(1).input_value() == "number"
+    page.click("#mapping-form button[type=submit]")
+    page.wait_for_url("**/campaigns/*/")
+    assert Campaign.objects.get(name="Mapped").messages.get().recipient == "+447450000003"
