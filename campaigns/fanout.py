@@ -31,6 +31,7 @@ from campaigns.models import (
     TAG_FIRST,
     Campaign,
     CampaignGroup,
+    PullRun,
     Recipient,
     RejectedRow,
     Template,
@@ -124,7 +125,7 @@ def capped_numbers(numbers: list[str], *, now: datetime) -> dict[str, str]:
         OutboundMessage.objects.filter(
             recipient__in=numbers, campaign__isnull=False, created_at__gte=week_ago if per_week else day_ago
         )
-        .exclude(state=State.REFUSED)
+        .exclude(state__in=(State.REFUSED, State.ABORTED))
         .order_by()
         .values("recipient")
         .annotate(day=Count("pk", filter=Q(created_at__gte=day_ago)), week=Count("pk"))
@@ -266,7 +267,19 @@ def fan_out(
 
     if result.queued:
         state = Campaign.State.SCHEDULED if not_before > now else Campaign.State.RUNNING
-        Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.COMPLETED).update(state=state, finished_at=None)
+        Campaign.objects.filter(
+            pk=campaign.pk, state__in=[Campaign.State.COMPLETED, Campaign.State.NOTHING_TO_SEND]
+        ).update(state=state, finished_at=None)
+    elif (
+        not OutboundMessage.objects.filter(campaign=campaign).exists()
+        and not campaign.pulls.filter(state__in=[PullRun.State.QUEUED, PullRun.State.RUNNING]).exists()
+    ):
+        # Every row rejected: nothing will ever go out, so it is not "Running" (its rejected rows
+        # stay to be looked at). A later pull into the same campaign opens it again.
+        Campaign.objects.filter(pk=campaign.pk, state__in=[Campaign.State.RUNNING, Campaign.State.SCHEDULED]).update(
+            state=Campaign.State.NOTHING_TO_SEND, finished_at=now
+        )
+        campaign.refresh_from_db(fields=["state", "finished_at"])
     return result
 
 

@@ -168,7 +168,7 @@ class CampaignQuerySet(models.QuerySet):
         """Annotate sent/delivered/failed/pending/replied counts of first texts (one query)."""
         from django.db.models import Count, OuterRef, Subquery
 
-        from sms.models import InboundMessage, State
+        from sms.models import GONE_OUT_STATES, InboundMessage, State
 
         first = Q(messages__tag=TAG_FIRST)
         replied = (
@@ -180,12 +180,16 @@ class CampaignQuerySet(models.QuerySet):
         )
         return self.annotate(
             total=Count("messages", filter=first),
-            n_sent=Count("messages", filter=first & Q(messages__state__in=[State.SENT, State.DEBUG])),
+            # Every text that went out, whatever became of it later (delivered, failed after sending).
+            n_sent=Count("messages", filter=first & Q(messages__state__in=GONE_OUT_STATES)),
+            # Gone out, no delivery report yet (the progress bar's "sent" part).
+            n_in_flight=Count("messages", filter=first & Q(messages__state__in=[State.SENT, State.DEBUG])),
             n_delivered=Count("messages", filter=first & Q(messages__state=State.DELIVERED)),
             n_failed=Count(
                 "messages",
                 filter=first & Q(messages__state__in=[State.ERROR, State.ERROR_UPDATE, State.UNKNOWN, State.REFUSED]),
             ),
+            n_aborted=Count("messages", filter=first & Q(messages__state=State.ABORTED)),
             n_pending=Count(
                 "messages",
                 filter=first & Q(messages__state__in=[State.WAITING, State.ERROR_RETRY, State.SENDING]),
@@ -200,7 +204,8 @@ class Campaign(models.Model):
         RUNNING = "running", "Running"  # texts are going out
         PAUSED = "paused", "Paused"  # held by staff or by the error-rate guard; see paused_reason
         COMPLETED = "completed", "Completed"  # every text has left (sent, delivered or failed)
-        ABORTED = "aborted", "Aborted"  # stopped for good: texts not yet sent were refused
+        ABORTED = "aborted", "Aborted"  # stopped for good: texts not yet sent were marked aborted
+        NOTHING_TO_SEND = "empty", "Nothing to send"  # every row was rejected: see the rejected rows
 
     class Source(models.TextChoices):
         PULL = "pull", "Data source pull"  # pull_campaign / the "pull now" button
@@ -267,17 +272,18 @@ class Campaign(models.Model):
         return bool(won)
 
     def abort(self, *, reason: str = "Campaign aborted") -> int:
-        """Stop for good: refuse every text not yet claimed. Returns how many were refused."""
+        """Stop for good: every text not yet claimed becomes ABORTED (never sent, not a failure).
+        Returns how many."""
         with transaction.atomic():
             Campaign.objects.filter(pk=self.pk).exclude(state=self.State.COMPLETED).update(
                 state=self.State.ABORTED, paused_reason=reason[:300], finished_at=timezone.now()
             )
-            refused = OutboundMessage.objects.filter(campaign=self, state__in=DUE_STATES).refuse(reason)
+            aborted = OutboundMessage.objects.filter(campaign=self, state__in=DUE_STATES).abort(reason)
             Recipient.objects.filter(campaign=self, followup_at__isnull=True, followup_skipped="").update(
                 followup_skipped="campaign aborted"
             )
         self.refresh_from_db(fields=["state", "paused_reason", "finished_at"])
-        return refused
+        return aborted
 
 
 class CampaignGroup(models.Model):

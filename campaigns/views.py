@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from campaigns import reports
+from campaigns.control import refresh_states
 from campaigns.fanout import create_campaign
 from campaigns.forms import ManualCampaignForm, TemplateForm, UploadForm
 from campaigns.models import Campaign, PullRun, Template
@@ -17,6 +18,7 @@ from campaigns.uploads import ROLES, NeedsMapping, discard, parse_upload, stash,
 
 
 def index(request):
+    refresh_states()  # a campaign whose last text has left reads Completed now, not after the next cron run
     campaigns = Paginator(Campaign.objects.with_counts(), 50).get_page(request.GET.get("page"))
     last_pull = PullRun.objects.first()
     context = {"campaigns": campaigns, "last_pull": last_pull, "source_configured": bool(settings.TEXTING_API_URL)}
@@ -24,6 +26,7 @@ def index(request):
 
 
 def detail(request, pk):
+    refresh_states()
     campaign = get_object_or_404(Campaign.objects.with_counts(), pk=pk)
     context = {"campaign": campaign, "now": timezone.now(), **reports.campaign_report(campaign)}
     return render(request, "campaigns/detail.html", context)
@@ -38,10 +41,11 @@ def control(request, pk, action):
         done = campaign.resume()
     else:
         done = campaign.abort(reason=f"Aborted by {request.user.get_username()}") >= 0
+    past = {"pause": "paused", "resume": "resumed", "abort": "aborted"}[action]
     if done:
-        messages.success(request, f"Campaign {action}d.")
+        messages.success(request, f"Campaign {past}.")
     else:
-        messages.warning(request, f"The campaign could not be {action}d in its current state.")
+        messages.warning(request, f"The campaign could not be {past} in its current state.")
     return redirect(campaign)
 
 
@@ -55,7 +59,10 @@ def _create(request, form, *, source, rows, bad):
         user=request.user,
         scheduled_for=form.cleaned_data["scheduled_for"],
     )
-    messages.success(request, f"Campaign created: {result}")
+    if campaign.state == Campaign.State.NOTHING_TO_SEND:
+        messages.warning(request, f"Nothing to send: every row was rejected ({result}). See why below.")
+    else:
+        messages.success(request, f"Campaign created: {result}")
     return redirect(campaign)
 
 

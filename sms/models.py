@@ -33,13 +33,33 @@ class State(models.TextChoices):
     ERROR_UPDATE = "error_update", "Failed after sending"  # gateway reported failure (undelivered)
     UNKNOWN = "unknown", "Unknown"  # a dispatcher died mid-call; never re-sent blindly
     REFUSED = "refused", "Refused"  # opted out or invalid number: never sent, reason in `error`
+    ABORTED = "aborted", "Aborted"  # its campaign was aborted before it was sent: never sent, not a failure
 
 
 DUE_STATES = (State.WAITING, State.ERROR_RETRY)
 PENDING_STATES = (State.WAITING, State.ERROR_RETRY, State.SENDING)
-FINAL_STATES = (State.DEBUG, State.DELIVERED, State.ERROR, State.ERROR_UPDATE, State.REFUSED, State.UNKNOWN)
+FINAL_STATES = (
+    State.DEBUG,
+    State.DELIVERED,
+    State.ERROR,
+    State.ERROR_UPDATE,
+    State.REFUSED,
+    State.UNKNOWN,
+    State.ABORTED,
+)
 # The states a message has "left" in (campaign completion counts these).
-LEFT_STATES = (State.DEBUG, State.SENT, State.DELIVERED, State.ERROR, State.ERROR_UPDATE, State.UNKNOWN, State.REFUSED)
+LEFT_STATES = (
+    State.DEBUG,
+    State.SENT,
+    State.DELIVERED,
+    State.ERROR,
+    State.ERROR_UPDATE,
+    State.UNKNOWN,
+    State.REFUSED,
+    State.ABORTED,
+)
+# The states of a text that actually went out to a gateway ("gone out", "Sent" columns).
+GONE_OUT_STATES = (State.DEBUG, State.SENT, State.DELIVERED, State.ERROR_UPDATE, State.UNKNOWN)
 
 
 class Encoding(models.TextChoices):
@@ -52,14 +72,14 @@ class ContactQuerySet(models.QuerySet):
         return self.filter(opted_out_at__isnull=False)
 
     def opted_out_numbers(self, numbers, now=None) -> set[str]:
-        """The subset of ``numbers`` that must never be sent anything (two queries).
+        """The subset of ``numbers`` that must never be sent anything (one query).
 
         A staff opt-out whose grace period is over counts already, even before the periodic
         step (``send_queued``) has recorded it, so every check agrees once it is due.
         """
-        numbers = list(numbers)
-        out = set(self.opted_out().filter(number__in=numbers).values_list("number", flat=True))
-        return out | set(PendingOptOut.objects.due(now).filter(number__in=numbers).values_list("number", flat=True))
+        due = PendingOptOut.objects.due(now).values("number")
+        rows = self.filter(number__in=list(numbers)).filter(Q(opted_out_at__isnull=False) | Q(number__in=due))
+        return set(rows.values_list("number", flat=True))
 
 
 class Contact(models.Model):
@@ -249,15 +269,22 @@ class OutboundQuerySet(models.QuerySet):
 
     def refuse(self, reason: str) -> int:
         """Refuse every row of this queryset that has not been claimed yet (one UPDATE)."""
+        return self._close_unclaimed(State.REFUSED, reason)
+
+    def abort(self, reason: str) -> int:
+        """Mark every unclaimed row ABORTED (their campaign was stopped): never sent, not failed."""
+        return self._close_unclaimed(State.ABORTED, reason)
+
+    def _close_unclaimed(self, state: str, reason: str) -> int:
         pks = list(self.filter(state__in=DUE_STATES).values_list("pk", flat=True))
         if not pks:
             return 0
         now = timezone.now()
         count = OutboundMessage.objects.filter(pk__in=pks, state__in=DUE_STATES).update(
-            state=State.REFUSED, error=reason[:500], changed_at=now
+            state=state, error=reason[:500], changed_at=now
         )
         StatusChange.objects.bulk_create(
-            [StatusChange(message_id=pk, state=State.REFUSED, at=now, note=reason[:500]) for pk in pks]
+            [StatusChange(message_id=pk, state=state, at=now, note=reason[:500]) for pk in pks]
         )
         return count
 

@@ -89,7 +89,7 @@ def link_conversation(message: InboundMessage) -> None:
     contact, _ = Contact.objects.get_or_create(number=message.sender)
     last = (
         OutboundMessage.objects.filter(recipient=message.sender, created_at__lte=message.received_at)
-        .exclude(state=State.REFUSED)
+        .exclude(state__in=(State.REFUSED, State.ABORTED))
         .order_by("-created_at", "-pk")
         .first()
     )

@@ -19,6 +19,7 @@ STATE_BADGES = {
     State.ERROR_UPDATE: "danger",
     State.UNKNOWN: "dark",
     State.REFUSED: "secondary",
+    State.ABORTED: "secondary",
 }
 
 
