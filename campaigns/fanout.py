@@ -276,9 +276,9 @@ def fan_out(
     ):
         # Every row rejected: nothing will ever go out, so it is not "Running" (its rejected rows
         # stay to be looked at). A later pull into the same campaign opens it again.
-        Campaign.objects.filter(pk=campaign.pk, state__in=[Campaign.State.RUNNING, Campaign.State.SCHEDULED]).update(
-            state=Campaign.State.NOTHING_TO_SEND, finished_at=now
-        )
+        Campaign.objects.filter(
+            pk=campaign.pk, state__in=[Campaign.State.RUNNING, Campaign.State.SCHEDULED, Campaign.State.PAUSED]
+        ).update(state=Campaign.State.NOTHING_TO_SEND, finished_at=now, paused_reason="")
         campaign.refresh_from_db(fields=["state", "finished_at"])
     return result
 
@@ -371,11 +371,23 @@ def create_campaign(
     bad_rows: Iterable[BadRow] = (),
     user=None,
     scheduled_for: datetime | None = None,
+    hold_reason: str = "",
 ) -> tuple[Campaign, FanOutResult]:
-    """A campaign made from the dashboard (uploaded file or pasted numbers), fanned out at once."""
+    """A campaign made from the dashboard (uploaded file or pasted numbers), fanned out at once.
+
+    With ``hold_reason`` it is created paused (its texts queued but held) for staff to review.
+    """
     now = timezone.now()
     state = Campaign.State.SCHEDULED if scheduled_for and scheduled_for > now else Campaign.State.RUNNING
+    if hold_reason:
+        state = Campaign.State.PAUSED
     campaign = Campaign.objects.create(
-        name=name, source=source, created_by=user, scheduled_for=scheduled_for, state=state, created_at=now
+        name=name,
+        source=source,
+        created_by=user,
+        scheduled_for=scheduled_for,
+        state=state,
+        created_at=now,
+        paused_reason=hold_reason[:300],
     )
     return campaign, fan_out(campaign=campaign, rows=rows, bad_rows=bad_rows, now=now)

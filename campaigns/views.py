@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from campaigns import reports
+from campaigns import capacity, reports
 from campaigns.control import refresh_states
 from campaigns.fanout import create_campaign
 from campaigns.forms import ManualCampaignForm, TemplateForm, UploadForm
@@ -29,6 +29,8 @@ def detail(request, pk):
     refresh_states()
     campaign = get_object_or_404(Campaign.objects.with_counts(), pk=pk)
     context = {"campaign": campaign, "now": timezone.now(), **reports.campaign_report(campaign)}
+    if campaign.is_open:
+        context["estimate"] = capacity.for_campaign(campaign)
     return render(request, "campaigns/detail.html", context)
 
 
@@ -50,7 +52,10 @@ def control(request, pk, action):
 
 
 def _create(request, form, *, source, rows, bad):
-    """Create the campaign of a valid manual or upload form, say what happened, show it."""
+    """Create the campaign of a valid manual or upload form, say what happened, show it.
+
+    One that cannot all go today is created paused: staff see how long it will take first."""
+    held = not capacity.fits_today(len(rows))
     campaign, result = create_campaign(
         name=form.cleaned_data["name"],
         source=source,
@@ -58,12 +63,23 @@ def _create(request, form, *, source, rows, bad):
         bad_rows=bad,
         user=request.user,
         scheduled_for=form.cleaned_data["scheduled_for"],
+        hold_reason=HOLD_REASON if held else "",
     )
     if campaign.state == Campaign.State.NOTHING_TO_SEND:
         messages.warning(request, f"Nothing to send: every row was rejected ({result}). See why below.")
+        return redirect(campaign)
+    estimate = capacity.for_campaign(campaign)
+    if held and estimate.finishes_today:  # fewer texts than rows (rejected ones): it fits after all
+        campaign.resume()
+        held = False
+    if held:
+        messages.warning(request, f"Campaign created and held for review: {estimate.summary()} Resume to start.")
     else:
-        messages.success(request, f"Campaign created: {result}")
+        messages.success(request, f"Campaign created: {result}. {estimate.summary()}")
     return redirect(campaign)
+
+
+HOLD_REASON = "Held for review: it cannot all go out today at the current SIM limits. Resume to start sending."
 
 
 def new(request):

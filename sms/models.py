@@ -263,6 +263,11 @@ class OutboundQuerySet(models.QuerySet):
             .exclude(recipient__in=held)
         )
 
+    def in_claim_order(self):
+        """One-to-one and transactional texts (no campaign) before campaign texts, then oldest
+        first: a text from Compose never waits behind a 20,000-row campaign."""
+        return self.order_by(models.F("campaign_id").asc(nulls_first=True), "pk")
+
     def stuck(self, timeout: timedelta, now=None):
         now = now or timezone.now()
         return self.filter(state=State.SENDING, claimed_at__lt=now - timeout)

@@ -327,6 +327,9 @@ REPLIES_AUTO_REPLY_MAX_AGE_HOURS = env_int("REPLIES_AUTO_REPLY_MAX_AGE_HOURS", 2
 # A staff "End" label opts the contact out only after this many seconds, shown with an Undo
 # (0: at once). Texts to the number are held meanwhile. A customer's STOP is always immediate.
 REPLIES_OPT_OUT_GRACE_SECONDS = env_int("REPLIES_OPT_OUT_GRACE_SECONDS", 120)
+# Share of each SIM's daily allowance campaign texts may not use: kept for one-to-one and
+# transactional texts (Compose, replies, auto-replies, API sends), which are also claimed first.
+MODEMS_RESERVED_SHARE = env_float("MODEMS_RESERVED_SHARE", 0.1, minimum=0, maximum=1)
 
 # --- Modems, SIM cards and networks (modems app) -------------------------------------------
 

@@ -77,3 +77,35 @@ def test_upload_of_a_mac_csv_and_of_an_unknown_header_with_column_mapping(page, 
     page.click("#mapping-form button[type=submit]")
     page.wait_for_url("**/campaigns/*/")
     assert Campaign.objects.get(name="Mapped").messages.get().recipient == "+447450000003"
+
+
+def test_big_campaign_is_held_with_its_estimate_then_resumed_and_aborted_on_a_phone(page, live_server, settings):
+    from campaigns.models import Campaign
+    from campaigns.tests.conftest import make_template
+    from modems.testing import create_sim
+
+    settings.SMS_ROUTER = "campaigns.routing.campaign_router"
+    settings.CAMPAIGNS_INNER_ROUTER = "modems.routing.sim_router"
+    settings.MODEMS_RESERVED_SHARE = 0.1
+    create_sim(daily_limit=10)
+    make_template()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/campaigns/new/")
+    page.fill("input[name=name]", "Too big")
+    page.select_option("select[name=template]", index=1)
+    page.fill("textarea[name=numbers]", "\n".join(f"074500{i:05d},P{i}" for i in range(30)))
+    page.click("button:has-text('Create and queue')")
+    page.wait_for_url("**/campaigns/*/")
+    assert "held for review" in page.content()
+    assert "about 4 days at today's limits" in page.text_content("#estimate")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.click("button:has-text('Resume')")
+    page.wait_for_load_state()
+    assert "Campaign resumed." in page.content()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("button:has-text('Abort')")
+    page.wait_for_load_state()
+    assert "Campaign aborted." in page.content()
+    assert page.text_content("[data-failed]") == "0"
+    assert "30 aborted, never sent" in page.text_content("#aborted-count")
+    assert Campaign.objects.get().state == Campaign.State.ABORTED
