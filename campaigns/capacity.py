@@ -59,6 +59,8 @@ class Estimate:
             f"{self.texts:,} text{'s' if self.texts != 1 else ''} in {self.segments:,} segment"
             f"{'s' if self.segments != 1 else ''} ({self.ucs2_share:.0%} UCS-2)"
         ]
+        if self.segments > self.texts:
+            parts.append(f"about {self.segments / self.texts:.1f} segments a text: each recipient is charged as many")
         if self.cost is not None:
             parts.append(f"about {self.cost:,.2f} {self.currency}".strip())
         if self.per_day is None:

@@ -37,6 +37,7 @@ from campaigns.models import (
     Template,
 )
 from campaigns.schedule import next_allowed, zones_and_region
+from sms.encoding import length_error
 from sms.models import Contact, OutboundMessage, State
 from sms.phone import InvalidNumber, normalise
 from sms.queueing import build_message, queue_messages
@@ -324,6 +325,7 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
             )
         )
         messages = []
+        too_long = []
         for row, number in candidates:
             if number not in won:  # a concurrent fan-out got there first
                 reject(row, Reason.DUPLICATE, "queued by a concurrent pull", number)
@@ -338,10 +340,15 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
             send_at, greeting = timing
             name = str(row.name or "").strip()
             context = {**row.extra, "name": name, "greeting": greeting}
+            content = template.render_marketing(context)
+            if error := length_error(content):  # this row's values make it too long (the template itself fits)
+                reject(row, Reason.TOO_LONG, error, number)
+                too_long.append(number)
+                continue
             messages.append(
                 build_message(
                     number,
-                    template.render_marketing(context),
+                    content,
                     name=name,
                     campaign=campaign,
                     template=template,
@@ -352,6 +359,8 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
                     extra_data={"group": row.group},
                 )
             )
+        if too_long:  # never texted: a corrected file may text them later in this campaign
+            Recipient.objects.filter(campaign=campaign, number__in=too_long, batch=token).delete()
         stored = queue_messages(messages, batch_size=len(messages) + 1)
         queued = 0
         for message in stored:

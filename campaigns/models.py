@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from sms.encoding import length_error
 from sms.models import DUE_STATES, AbstractSMSTemplate, OutboundMessage
 
 #: ``next_attempt_at`` of the queued texts of a paused campaign: the dispatcher never finds
@@ -107,11 +108,23 @@ class Template(AbstractSMSTemplate):
                     f"Unknown placeholder {', '.join('{' + u + '}' for u in sorted(unknown))}: "
                     f"use {', '.join('{' + a + '}' for a in sorted(allowed))} or declare it in extra fields."
                 ]
+        for field in ("body", "followup_body", "followup_alt_body"):
+            if field in errors or not getattr(self, field):
+                continue
+            error = length_error(self.sample_text(getattr(self, field)))
+            if error:
+                errors[field] = [f"{error} That counts the footer and a sample contact."]
         bad_extra = [f for f in self.extra_fields.split(",") if f.strip() and not f.strip().isidentifier()]
         if bad_extra:
             errors["extra_fields"] = ["Extra fields must be plain names separated by commas."]
         if errors:
             raise ValidationError(errors)
+
+    def sample_text(self, body: str) -> str:
+        """``body`` as a campaign text to a sample contact (footer included), for length checks."""
+        sample = {field: f"<{field}>" for field in self.allowed_placeholders()}
+        sample.update(name="Monica", greeting="Good afternoon")
+        return self.render_marketing(sample, body=body)
 
     # --- sending -------------------------------------------------------------------------
 
@@ -345,6 +358,7 @@ class RejectedRow(models.Model):
         MISSING_FIELD = "missing_field", "Missing field"  # an extra placeholder's field is absent
         FREQUENCY_CAP = "frequency_cap", "Frequency cap"  # the contact had its quota of marketing texts
         BAD_ROW = "bad_row", "Malformed row"  # neither [number, name] nor an object with a number
+        TOO_LONG = "too_long", "Too long"  # its text, with this row's values, passes the 1,600-character limit
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="rejected_rows")
     group = models.CharField(max_length=200, blank=True)

@@ -4,6 +4,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Layout, Submit
 from django import forms
 
+from sms.encoding import MAX_LENGTH
 from sms.phone import InvalidNumber, normalise
 
 SEGMENT_COUNTER = """
@@ -20,7 +21,7 @@ class ComposeForm(forms.Form):
     )
     content = forms.CharField(
         label="Text",
-        max_length=1600,
+        max_length=MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5, "data-segment-counter": "#segment-counter"}),
     )
     sender = forms.CharField(max_length=20, required=False, help_text="Optional sender id or number")

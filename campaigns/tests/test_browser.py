@@ -109,3 +109,22 @@ def test_big_campaign_is_held_with_its_estimate_then_resumed_and_aborted_on_a_ph
     assert page.text_content("[data-failed]") == "0"
     assert "30 aborted, never sent" in page.text_content("#aborted-count")
     assert Campaign.objects.get().state == Campaign.State.ABORTED
+
+
+def test_template_editor_shows_the_length_limit_and_segments_warning(page, live_server):
+    from campaigns.models import Template
+    from campaigns.tests.conftest import seed_greetings
+
+    seed_greetings()
+    page.goto(f"{live_server.url}/campaigns/templates/new/")
+    page.fill("textarea[name=body]", "Hi {name}, " + "x" * 400)
+    page.wait_for_function("document.getElementById('preview-warnings').textContent.includes('3 segments')")
+    assert "each recipient is charged 3 texts" in page.text_content("#preview-warnings")
+    page.fill("textarea[name=body]", "x" * 5000)
+    page.wait_for_function("document.getElementById('preview-errors').textContent.includes('Too long')")
+    page.fill("input[name=name]", "Long")
+    page.fill("input[name=slug]", "long")
+    page.click("#template-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "at most 1,600" in page.content() and not Template.objects.exists()
+    page.wait_for_load_state("networkidle")
