@@ -106,7 +106,7 @@ def correctable(event: ConsentEvent) -> bool:
 def correct_opt_out(*, event: ConsentEvent, by, reason: str) -> ConsentEvent:
     """Record that ``event`` was not an opt-out and lift it. Raises ValueError if it may not be."""
     with transaction.atomic():
-        event = ConsentEvent.objects.select_for_update().select_related("message").get(pk=event.pk)
+        event = ConsentEvent.objects.select_for_update(of=("self",)).select_related("message").get(pk=event.pk)
         if not correctable(event):
             raise ValueError("This opt-out cannot be corrected (not the classifier's, or not the latest event)")
         text = event.message.content if event.message else event.evidence

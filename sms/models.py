@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from sms import signals
 from sms.encoding import segment_info
+from sms.search import fold
 
 
 class State(models.TextChoices):
@@ -87,6 +88,8 @@ class Contact(models.Model):
 
     number = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +447450000000")
     name = models.CharField(max_length=200, blank=True)
+    # The name folded for search (sms.search.fold): kept in step by save() and bulk inserts.
+    search_name = models.CharField(max_length=200, blank=True, db_index=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     opted_out_at = models.DateTimeField(null=True, blank=True, db_index=True)
     opt_out_reason = models.CharField(max_length=300, blank=True)
@@ -99,6 +102,13 @@ class Contact(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.number})" if self.name else self.number
+
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.name)[:200]
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("sms:contact", args=[self.pk])
