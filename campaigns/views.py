@@ -15,6 +15,7 @@ from campaigns.preview import preview
 from campaigns.pull import start_pull
 from campaigns.sources import SourceError, parse_pasted
 from campaigns.uploads import ROLES, NeedsMapping, discard, parse_upload, stash, unstash
+from sms import views as sms_views
 
 
 def index(request):
@@ -176,3 +177,9 @@ def template_preview(request):
     if field not in ("body", "followup_body", "followup_alt_body"):
         field = "body"
     return JsonResponse(preview(template=template, body=request.POST.get(field, "")))
+
+
+def export_rows(request, pk: int, slug: str):
+    """A campaign's recipients or rejected rows as CSV / XLSX."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return sms_views.export(request, slug, pk=campaign.pk)

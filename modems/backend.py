@@ -22,6 +22,7 @@ from modems.driver import (
     CommandError,
     Modem,
     ModemError,
+    PinRefused,
     SendAmbiguous,
     SendPartial,
 )
@@ -55,7 +56,13 @@ class ModemBackend(BaseBackend):
         try:
             modem.open()
             modem.initialise()
-            modem.require_sim()
+            modem.require_sim(pin=self.option("pin", ""))
+        except PinRefused as exc:
+            modem.close()
+            self._record_pin_refused()
+            error = BackendError(f"Modem {device} not ready: {exc}", code="modem")
+            self._record_unreachable(str(exc))
+            return [SendResult(message=m, error=error) for m in messages]
         except ModemError as exc:
             modem.close()
             error = BackendError(f"Modem {device} not ready: {exc}", code="modem")
@@ -105,6 +112,13 @@ class ModemBackend(BaseBackend):
         finally:
             modem.close()
         return results
+
+    def _record_pin_refused(self) -> None:
+        from modems.models import SimCard
+
+        sim_id = self.option("sim_id", None)
+        if sim_id:
+            SimCard.objects.filter(pk=sim_id).update(pin_refused=True)
 
     def _record_unreachable(self, error: str) -> None:
         """Note on the SIM that its modem did not answer, so the router tries the other SIMs

@@ -25,6 +25,34 @@ from dataclasses import dataclass
 import serial
 
 from modems import pdu
+from modems.at_codes import (  # noqa: F401  (re-exported: the rest of the app reads them here)
+    _COMPLETE_WITHOUT_OK,
+    _CPIN_CME,
+    _OTHER_ERRORS,
+    CME_ERRORS,
+    CMS_ERRORS,
+    IDENTITY_COMMANDS,
+    PERMANENT_CMS,
+    REGISTRATION,
+    SIM_STATES,
+    TRAILING_OK_WAIT,
+    ati_fields,
+    describe_sim_state,
+    identity_value,
+)
+from modems.errors import (
+    CommandError,
+    ModemBusy,
+    ModemDisconnected,
+    ModemError,
+    ModemGarbage,
+    ModemTimeout,
+    ModemUnavailable,
+    PinRefused,
+    SendAmbiguous,
+    SendPartial,
+    SimNotReady,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,127 +62,10 @@ CTRL_Z, ESC = b"\x1a", b"\x1b"
 LINK_ERRORS = (serial.SerialException, OSError, termios.error)
 FINAL_OK = "OK"
 _ERROR_RE = re.compile(r"^\+(CMS|CME) ERROR:\s*(.+)$")
+_EOL = re.compile(rb"\r\n|\n\r|\r|\n")
 # Unsolicited result codes a modem may slip between our lines: a new text arrived (+CMTI),
 # a status report (+CDSI), Huawei's periodic ^RSSI/^MODE/^BOOT/^DSFLOWRPT chatter.
 _URC_PREFIXES = ("+CMTI:", "+CDSI:", "+CDS:", "RING", "^", "+CREG: ", "+CGREG: ", "+CUSD:", "NO CARRIER")
-
-CMS_ERRORS = {
-    1: "unassigned (unallocated) number",
-    8: "operator determined barring",
-    10: "call barred",
-    21: "short message transfer rejected",
-    27: "destination out of service",
-    28: "unidentified subscriber",
-    29: "facility rejected",
-    30: "unknown subscriber",
-    38: "network out of order",
-    41: "temporary failure",
-    42: "congestion",
-    47: "resources unavailable",
-    50: "requested facility not subscribed",
-    69: "requested facility not implemented",
-    95: "invalid message",
-    96: "invalid mandatory information",
-    111: "protocol error",
-    127: "interworking, unspecified",
-    300: "ME failure",
-    301: "SMS service of ME reserved",
-    302: "operation not allowed",
-    303: "operation not supported",
-    304: "invalid PDU mode parameter",
-    305: "invalid text mode parameter",
-    310: "SIM not inserted",
-    311: "SIM PIN required",
-    313: "SIM failure",
-    314: "SIM busy",
-    315: "SIM wrong",
-    316: "SIM PUK required",
-    320: "memory failure",
-    321: "invalid memory index",
-    322: "SIM memory full",
-    330: "SMSC address unknown",
-    331: "no network service",
-    332: "network timeout",
-    500: "unknown error",
-}
-#: Network causes that no retry can fix: the number or the text is the problem.
-PERMANENT_CMS = frozenset({1, 8, 10, 21, 28, 29, 30, 50, 95, 96, 304})
-
-REGISTRATION = {
-    0: "not registered, not searching",
-    1: "registered, home network",
-    2: "searching",
-    3: "registration denied",
-    4: "unknown",
-    5: "registered, roaming",
-}
-
-
-class ModemError(Exception):
-    """Something went wrong talking to a modem. ``retryable``: trying later may work."""
-
-    retryable = True
-
-
-class ModemUnavailable(ModemError):
-    """The port cannot be opened (unplugged, wrong path, in use)."""
-
-
-class ModemBusy(ModemUnavailable):
-    """Another process (the dispatcher, read_in) holds the port: try again shortly."""
-
-
-class ModemDisconnected(ModemError):
-    """The link dropped mid-command (unplugged, serial error, end of stream)."""
-
-
-class ModemTimeout(ModemError):
-    """No final result code in time."""
-
-
-class ModemGarbage(ModemError):
-    """A response we cannot make sense of."""
-
-
-class CommandError(ModemError):
-    """The modem answered ERROR, +CME ERROR or +CMS ERROR."""
-
-    def __init__(self, command: str, kind: str = "", code: int | None = None, text: str = ""):
-        self.command, self.kind, self.code = command, kind, code
-        if kind == "CMS" and code is not None:
-            text = text or CMS_ERRORS.get(code, "")
-        self.reason = text
-        label = f"+{kind} ERROR {code}" if kind else "ERROR"
-        super().__init__(f"{command}: {label}" + (f" ({text})" if text else ""))
-        self.retryable = not (kind == "CMS" and code in PERMANENT_CMS)
-
-    @property
-    def memory_full(self) -> bool:
-        return self.kind == "CMS" and self.code == 322
-
-
-class SimNotReady(ModemError):
-    """AT+CPIN? did not answer READY (PIN needed, no SIM)."""
-
-
-class SendAmbiguous(ModemError):
-    """The PDU went to the modem but its answer never came: the text may have been sent."""
-
-    retryable = False
-
-    def __init__(self, message: str, *, sent_refs: list[int] | None = None):
-        super().__init__(message)
-        self.sent_refs = sent_refs or []
-
-
-class SendPartial(ModemError):
-    """Some parts of a long text went out, a later one failed: re-sending would duplicate."""
-
-    retryable = False
-
-    def __init__(self, message: str, *, sent_refs: list[int]):
-        super().__init__(message)
-        self.sent_refs = sent_refs
 
 
 @dataclass
@@ -167,6 +78,17 @@ class StoredText:
 
 
 @dataclass
+class ModemIdentity:
+    """Who the modem is (AT+CGMI/CGMM/CGMR/CGSN/CIMI, or ATI): staff tell dongles apart by it."""
+
+    manufacturer: str = ""
+    model: str = ""
+    firmware: str = ""
+    imei: str = ""
+    imsi: str = ""
+
+
+@dataclass
 class ModemStatus:
     sim: str  # AT+CPIN? answer, e.g. READY or SIM PIN
     signal_rssi: int | None  # 0-31, None when unknown (99)
@@ -174,6 +96,11 @@ class ModemStatus:
     operator: str = ""
     storage_used: int | None = None
     storage_total: int | None = None
+    identity: ModemIdentity | None = None
+
+    @property
+    def sim_text(self) -> str:
+        return describe_sim_state(self.sim)
 
     @property
     def signal_dbm(self) -> int | None:
@@ -273,33 +200,58 @@ class Modem:
         except LINK_ERRORS as exc:
             raise ModemDisconnected(f"Lost the modem at {self.port}: {exc}") from exc
 
+    def _next_line(self) -> bytes | None:
+        """One line from the buffer, ended by CR, LF or both (modems differ), or None."""
+        match = _EOL.search(self._buffer)
+        if match is None:
+            return None
+        raw, self._buffer = self._buffer[: match.start()], self._buffer[match.end() :]
+        return raw
+
     def _read_until_final(self, command: str, timeout: float, *, prompt: bool = False) -> list[str]:
-        """Lines up to a final result code; returns the lines before OK (or ['>'] for a prompt)."""
+        """The information lines of an answer (or ['>'] for a prompt).
+
+        An answer ends at its final result code (OK, ERROR, +CME/+CMS ERROR, COMMAND NOT
+        SUPPORT), or, for the commands in ``_COMPLETE_WITHOUT_OK``, once the line they exist
+        for has come and no OK followed within ``TRAILING_OK_WAIT``. Our own echo, blank lines
+        and unsolicited result codes arriving in the middle are left out.
+        """
         deadline = time.monotonic() + timeout
         lines: list[str] = []
+        completes = _COMPLETE_WITHOUT_OK.get(command.upper())
+        complete_at: float | None = None
         while True:
-            while b"\n" in self._buffer or (prompt and self._buffer.lstrip().startswith(b">")):
-                if prompt and self._buffer.lstrip().startswith(b">"):
+            while True:
+                if prompt and self._buffer.lstrip(b"\r\n \x00").startswith(b">"):
                     self._buffer = b""
                     return [">"]
-                raw, _, self._buffer = self._buffer.partition(b"\n")
-                line = raw.strip(b"\r\x00 ").decode("ascii", errors="replace")
-                if not line or line == command:  # blank, or our own echo
+                raw = self._next_line()
+                if raw is None:
+                    break
+                line = raw.strip(b"\r\n\x00\x1a ").decode("ascii", errors="replace")
+                if not line or line.upper() == command.upper():  # blank, or our own echo
                     continue
                 if line == FINAL_OK:
                     return lines
                 if line == "ERROR":
                     raise CommandError(command)
+                if line in _OTHER_ERRORS:
+                    raise CommandError(command, text=_OTHER_ERRORS[line])
                 match = _ERROR_RE.match(line)
                 if match:
                     kind, value = match.groups()
                     code = int(value) if value.strip().isdigit() else None
                     raise CommandError(command, kind, code, "" if code is not None else value)
-                if line.startswith(_URC_PREFIXES) and not line.startswith(_expected_prefix(command)):
+                if _unsolicited(line, command):
                     logger.debug("URC from %s: %s", self.port, line)
                     continue
                 lines.append(line)
-            if time.monotonic() > deadline:
+                if completes is not None and completes.match(line):
+                    complete_at = time.monotonic()
+            now = time.monotonic()
+            if complete_at is not None and now > complete_at + TRAILING_OK_WAIT:
+                return lines  # the answer came without a final OK (Wavecom's +CPIN: READY)
+            if now > deadline:
                 raise ModemTimeout(
                     f"{command}: no answer from the modem at {self.port} within {timeout:g} s"
                     + (f" (got {lines[-1][:60]!r})" if lines else "")
@@ -325,6 +277,10 @@ class Modem:
                     raise
                 self._write(ESC)  # a previous run may have left the modem waiting at ">"
         self.command("ATE0")
+        try:
+            self.command("ATV1")  # word result codes ("OK"), not digits ("0")
+        except CommandError:
+            pass
         self.command("AT+CMEE=1")
         self.command("AT+CMGF=0")
         try:
@@ -335,17 +291,59 @@ class Modem:
             logger.info("Modem at %s does not take AT+CNMI=2,1,0,0,0; keeping its setting", self.port)
 
     def sim_status(self) -> str:
-        lines = self.command("AT+CPIN?")
+        """AT+CPIN?: "READY", "SIM PIN", "SIM PUK", "NO SIM"... (see ``describe_sim_state``)."""
+        try:
+            lines = self.command("AT+CPIN?")
+        except CommandError as exc:
+            # Some modems answer a locked or missing SIM with +CME ERROR 10/11/12 instead.
+            if exc.kind == "CME" and exc.code in _CPIN_CME:
+                return _CPIN_CME[exc.code]
+            raise
         value = _info(lines, "+CPIN:", "AT+CPIN?")
-        return value.strip().strip('"')
+        return value.strip().strip('"').upper()
 
-    def require_sim(self) -> None:
+    def require_sim(self, *, pin: str = "") -> None:
+        """Raise ``SimNotReady`` unless the SIM is ready; enter ``pin`` when it asks for one.
+
+        A PIN is entered once per call and only when the SIM asks for exactly that: a refused
+        PIN raises ``PinRefused`` so the caller stops trying (three wrong PINs block the SIM).
+        """
         try:
             status = self.sim_status()
         except CommandError as exc:
             raise SimNotReady(f"SIM not ready at {self.port}: {exc}") from exc
+        if status == "SIM PIN" and pin:
+            self.unlock(pin)
+            status = self._wait_ready()
         if status != "READY":
-            raise SimNotReady(f"SIM not ready at {self.port}: {status}")
+            raise SimNotReady(f"SIM not ready at {self.port}: {describe_sim_state(status)}")
+
+    def unlock(self, pin: str) -> None:
+        if not re.fullmatch(r"\d{4,8}", pin):
+            raise PinRefused(f"The PIN for {self.port} must be 4 to 8 digits; not sent to the SIM")
+        try:
+            self.command(f'AT+CPIN="{pin}"', timeout=max(self.timeout, 5.0))
+        except CommandError as exc:
+            if exc.kind == "CME" and exc.code in (12, 16):
+                raise PinRefused(f"The SIM at {self.port} refused the PIN: {exc.reason}. Not tried again.") from exc
+            raise SimNotReady(f"Could not enter the PIN at {self.port}: {exc}") from exc
+
+    def _wait_ready(self, seconds: float = 10.0) -> str:
+        """A SIM takes a few seconds after its PIN before it answers READY."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                status = self.sim_status()
+            except CommandError as exc:
+                if exc.kind == "CME" and exc.code == 14 and time.monotonic() < deadline:  # SIM busy
+                    time.sleep(0.5)
+                    continue
+                raise SimNotReady(f"SIM not ready at {self.port}: {exc}") from exc
+            if status == "READY" or time.monotonic() > deadline:
+                return status
+            if status in ("SIM PUK", "NO SIM"):
+                return status
+            time.sleep(0.5)
 
     def signal(self) -> int | None:
         """RSSI 0-31 from AT+CSQ (None when the modem does not know: 99)."""
@@ -365,9 +363,12 @@ class Modem:
             raise ModemGarbage(f"AT+CREG?: cannot read {value!r}") from None
 
     def operator(self) -> str:
-        value = _info(self.command("AT+COPS?"), "+COPS:", "AT+COPS?")
+        """The network's name from AT+COPS?; "" when the modem answers a bare OK (not yet
+        registered, or the command is not in its set)."""
+        lines = self.command("AT+COPS?")
+        value = next((line[6:].strip() for line in lines if line.startswith("+COPS:")), "")
         fields = value.split(",")
-        return fields[2].strip('"') if len(fields) > 2 else ""
+        return fields[2].strip().strip('"') if len(fields) > 2 else ""
 
     def storage(self) -> tuple[int, int] | None:
         """(used, total) of the preferred message storage, from AT+CPMS?."""
@@ -378,18 +379,56 @@ class Modem:
         except (IndexError, ValueError):
             return None
 
-    def status(self) -> ModemStatus:
-        sim = self.sim_status()
-        result = ModemStatus(sim=sim, signal_rssi=self.signal(), registration=self.registration())
+    def identity(self) -> ModemIdentity:
+        """Make, model, firmware, IMEI and IMSI: each asked on its own (any may be missing),
+        with ATI to fill in what the +CGxx commands did not say."""
+        found = ModemIdentity()
+        quick = min(self.timeout, 3.0)
+        for name, command in IDENTITY_COMMANDS:
+            try:
+                lines = self.command(command, timeout=quick)
+            except (CommandError, ModemTimeout, ModemGarbage):
+                continue
+            value = identity_value(name, lines)
+            if value:
+                setattr(found, name, value)
+        if not all((found.manufacturer, found.model, found.firmware, found.imei)):
+            try:
+                lines = self.command("ATI", timeout=quick)
+            except (CommandError, ModemTimeout, ModemGarbage):
+                lines = []
+            for name, value in ati_fields(lines).items():
+                if not getattr(found, name):
+                    setattr(found, name, value)
+        return found
+
+    def status(self, *, identity: bool = True) -> ModemStatus:
+        """SIM state, signal, registration, operator, storage and (optionally) identity.
+
+        Only the SIM state is required: every other part is optional on some modem, and a
+        modem that cannot say one of them still reports the rest.
+        """
+        result = ModemStatus(sim=self.sim_status(), signal_rssi=None, registration=None)
+        optional = (ModemError,)
+        try:
+            result.signal_rssi = self.signal()
+        except optional as exc:
+            logger.info("Modem at %s gave no signal: %s", self.port, exc)
+        try:
+            result.registration = self.registration()
+        except optional as exc:
+            logger.info("Modem at %s gave no registration: %s", self.port, exc)
         for name, call in (("operator", self.operator), ("storage", self.storage)):
             try:
                 value = call()
-            except CommandError:  # optional commands: not every modem has them
+            except (CommandError, ModemGarbage, ModemTimeout):  # optional commands: not every modem has them
                 continue
             if name == "operator":
                 result.operator = value
             elif value:
                 result.storage_used, result.storage_total = value
+        if identity:
+            result.identity = self.identity()
         return result
 
     def send_pdu(self, part: pdu.SubmitPart) -> int:
@@ -480,6 +519,19 @@ class Modem:
 
     def delete(self, index: int) -> None:
         self.command(f"AT+CMGD={index}")
+
+
+_CODE_RE = re.compile(r"^[+^*#$%][A-Z0-9]+:")
+
+
+def _unsolicited(line: str, command: str) -> bool:
+    """A line the modem sent on its own, not part of this command's answer: a known
+    unsolicited code, or any "+NAME:" / "^NAME:" line naming another command (makers add
+    their own: ZTE's +ZUSIMR, Huawei's ^SYSSTART...)."""
+    expected = _expected_prefix(command)
+    if line.startswith(expected):
+        return False
+    return line.startswith(_URC_PREFIXES) or bool(_CODE_RE.match(line))
 
 
 def _expected_prefix(command: str) -> str:

@@ -42,7 +42,18 @@ class SimCardForm(forms.ModelForm):
 
     class Meta:
         model = SimCard
-        fields = ["name", "network", "number", "kind", "device", "backend", "daily_limit", "priority", "active"]
+        fields = [
+            "name",
+            "network",
+            "number",
+            "kind",
+            "device",
+            "pin_env",
+            "backend",
+            "daily_limit",
+            "priority",
+            "active",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,7 +63,7 @@ class SimCardForm(forms.ModelForm):
         if self.instance.pk:
             self.initial["kind"] = "modem" if self.instance.is_modem else "gateway"
             self.initial["credentials"] = "\n".join(f"{k}={v}" for k, v in self.instance.credentials_env.items())
-        self.order_fields(["name", "network", "number", "kind", "device", "backend", "credentials"])
+        self.order_fields(["name", "network", "number", "kind", "device", "pin_env", "backend", "credentials"])
         self.helper = FormHelper()
         self.helper.add_input(Submit("save", "Save SIM"))
 
@@ -85,15 +96,22 @@ class SimCardForm(forms.ModelForm):
             if not data.get("device"):
                 self.add_error("device", "Give the modem's serial device, e.g. /dev/ttyUSB2.")
             data["backend"], data["credentials"] = "", {}
+            data["pin_env"] = (data.get("pin_env") or "").strip()
         elif data.get("kind") == "gateway":
             if not data.get("backend"):
                 self.add_error("backend", "Choose the gateway this account belongs to.")
-            data["device"] = ""
+            data["device"], data["pin_env"] = "", ""
         return data
+
+    def save(self, commit=True):
+        # Staff looked at the SIM: a PIN it refused may be tried again (a new one, or a new SIM).
+        self.instance.pin_refused = False
+        return super().save(commit=commit)
 
     def _post_clean(self):
         # The model's clean() checks the same rules; give it the values the form decided on.
         self.instance.credentials_env = self.cleaned_data.get("credentials", {}) or {}
         self.instance.backend = self.cleaned_data.get("backend", "") or ""
         self.instance.device = self.cleaned_data.get("device", "") or ""
+        self.instance.pin_env = self.cleaned_data.get("pin_env", "") or ""
         super()._post_clean()

@@ -119,7 +119,24 @@ class SimCard(models.Model):
     storage_used = models.SmallIntegerField(null=True, blank=True)
     storage_total = models.SmallIntegerField(null=True, blank=True)
     status_error = models.CharField(max_length=500, blank=True)
+    # Who the modem is (modem_status asks it): make, model, firmware, IMEI; IMSI of the SIM.
+    manufacturer = models.CharField(max_length=100, blank=True)
+    modem_model = models.CharField("model", max_length=100, blank=True)
+    firmware = models.CharField(max_length=100, blank=True)
+    imei = models.CharField("IMEI", max_length=20, blank=True)
+    imsi = models.CharField("IMSI", max_length=20, blank=True)
+    # read_in's own last outcome, kept apart from modem_status's (status_*).
     last_read_at = models.DateTimeField(null=True, blank=True)
+    read_error = models.CharField(max_length=500, blank=True)
+    pin_env = models.CharField(
+        "PIN variable",
+        max_length=100,
+        blank=True,
+        help_text="For a SIM that asks for its PIN: the environment variable holding it (never stored here)",
+    )
+    #: The SIM refused the PIN: it is not entered again until staff save the SIM (three wrong
+    #: PINs would block the SIM until its PUK is entered).
+    pin_refused = models.BooleanField(default=False, editable=False)
 
     objects = SimCardQuerySet.as_manager()
 
@@ -146,6 +163,10 @@ class SimCard(models.Model):
         if self.backend and self.backend not in settings.SMS_BACKENDS:
             raise ValidationError({"backend": f"Unknown backend {self.backend!r}"})
         prefix = settings.MODEMS_CREDENTIALS_ENV_PREFIX
+        if self.pin_env and (not ENV_NAME_RE.match(self.pin_env) or not self.pin_env.startswith(prefix)):
+            raise ValidationError(
+                {"pin_env": f"{self.pin_env!r}: variable names are upper case and start with {prefix}"}
+            )
         for option, env_name in (self.credentials_env or {}).items():
             if not OPTION_RE.match(str(option)):
                 raise ValidationError({"credentials_env": f"{option!r} is not an option name"})
@@ -153,6 +174,25 @@ class SimCard(models.Model):
                 raise ValidationError(
                     {"credentials_env": f"{env_name!r}: variable names are upper case and start with {prefix}"}
                 )
+
+    def pin(self) -> str:
+        """The PIN to enter when the SIM asks for it: from the environment, "" when none is
+        configured or the SIM refused it last time."""
+        if not self.pin_env or self.pin_refused:
+            return ""
+        return os.environ.get(self.pin_env, "").strip()
+
+    @property
+    def sim_status_text(self) -> str:
+        from modems.driver import describe_sim_state
+
+        return describe_sim_state(self.sim_status) if self.sim_status else ""
+
+    def record_read(self, *, error: str = "") -> None:
+        """read_in's outcome (kept apart from modem_status's)."""
+        self.last_read_at = timezone.now()
+        self.read_error = error[:500]
+        SimCard.objects.filter(pk=self.pk).update(last_read_at=self.last_read_at, read_error=self.read_error)
 
     def missing_credentials(self) -> list[str]:
         return [name for name in self.credentials_env.values() if not os.environ.get(name)]
@@ -190,6 +230,14 @@ class SimCard(models.Model):
             self.operator = status.operator[:100]
             self.storage_used = status.storage_used
             self.storage_total = status.storage_total
+            identity = getattr(status, "identity", None)
+            if identity is not None:
+                # Keep what an earlier check learnt when this one could not ask (a locked SIM has no IMSI).
+                self.manufacturer = identity.manufacturer[:100] or self.manufacturer
+                self.modem_model = identity.model[:100] or self.modem_model
+                self.firmware = identity.firmware[:100] or self.firmware
+                self.imei = identity.imei[:20] or self.imei
+                self.imsi = identity.imsi[:20] or self.imsi
         self.save(
             update_fields=[
                 "status_checked_at",
@@ -200,6 +248,11 @@ class SimCard(models.Model):
                 "operator",
                 "storage_used",
                 "storage_total",
+                "manufacturer",
+                "modem_model",
+                "firmware",
+                "imei",
+                "imsi",
             ]
         )
 

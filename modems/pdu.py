@@ -290,6 +290,10 @@ def _relative_validity(hours: int) -> int:
 
 # --- SMS-DELIVER / SMS-SUBMIT decoding -------------------------------------------------------
 
+#: One part carries at most 140 bytes of user data: 160 GSM-7 characters (23.040 9.2.3.24).
+MAX_USER_DATA = 140
+MAX_SEPTETS = 160
+
 
 @dataclass
 class Decoded:
@@ -302,6 +306,9 @@ class Decoded:
     smsc: str = ""
     message_reference: int | None = None
     elements: dict = field(default_factory=dict)
+    #: What had to be worked around to decode it (over-long or short user data); the text is
+    #: kept with what could be read, and marked.
+    problems: list[str] = field(default_factory=list)
 
 
 def decode(pdu_hex: str, *, has_smsc: bool = True) -> Decoded:
@@ -357,17 +364,30 @@ def _decode(data: bytes, has_smsc: bool) -> Decoded:
         if header_len > len(ud):
             raise PDUError("user-data header longer than the user data")
         concat, elements = parse_udh(ud[1:header_len])
+    problems: list[str] = []
+    if len(ud) > MAX_USER_DATA:
+        problems.append(f"user data of {len(ud)} bytes, more than one part's {MAX_USER_DATA}")
     if alphabet == DCS_GSM7:
         fill = (7 - (header_len * 8) % 7) % 7 if header_len else 0
         header_septets = (header_len * 8 + fill) // 7
-        septets = unpack_septets(ud, udl, 0)[header_septets:] if not header_len else None
-        if header_len:
-            septets = unpack_septets(ud[header_len:], udl - header_septets, fill)
+        if udl > MAX_SEPTETS:
+            problems.append(f"{udl} GSM-7 characters, more than one part's {MAX_SEPTETS}")
+        # Take what the bytes hold when the length claims more (or less) than is there.
+        available = (len(ud[header_len:]) * 8 - fill) // 7 if header_len else len(ud) * 8 // 7
+        wanted = udl - header_septets if header_len else udl
+        if wanted > available:
+            problems.append(f"user data shorter than its length says ({available} of {wanted} characters)")
+            wanted = available
+        body = ud[header_len:] if header_len else ud
+        septets = unpack_septets(body, max(wanted, 0), fill if header_len else 0)
         text = septets_to_text(septets)
     else:
-        body = ud[header_len:udl]
         if len(ud) < udl:
-            raise PDUError("user data shorter than its length says")
+            problems.append(f"user data shorter than its length says ({len(ud)} of {udl} bytes)")
+        body = ud[header_len:udl]
+        if alphabet == DCS_UCS2 and len(body) % 2:
+            problems.append("UCS-2 text with an odd number of bytes")
+            body = body[:-1]
         text = body.decode("utf-16-be", errors="replace") if alphabet == DCS_UCS2 else body.hex()
     return Decoded(
         kind=kind,
@@ -379,6 +399,7 @@ def _decode(data: bytes, has_smsc: bool) -> Decoded:
         smsc=smsc,
         message_reference=reference,
         elements=elements,
+        problems=problems,
     )
 
 

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from modems import pdu
-from modems.driver import Modem, ModemError
+from modems.driver import Modem, ModemError, PinRefused, SimNotReady
 from modems.models import InboundPart, SimCard, SimDayCount
 from sms.backends import InboundData
 from sms.receiving import store_inbound
@@ -92,7 +92,7 @@ def read_sim(*, sim: SimCard) -> ReadSummary:
     try:
         with open_modem(sim) as modem:
             modem.initialise()
-            modem.require_sim()
+            _require_sim(modem, sim)
             texts, problems = modem.list_texts(4)
             summary.unreadable += len(problems)
             summary.errors.extend(f"{sim}: {problem}" for problem in problems)
@@ -103,15 +103,28 @@ def read_sim(*, sim: SimCard) -> ReadSummary:
                 if _take(sim, stored, summary):
                     modem.delete(stored.index)
                     summary.deleted += 1
-        if sim.status_error:  # it answered this time
-            sim.record_status(error="")
+        sim.record_read(error="")
     except ModemError as exc:
         summary.errors.append(f"{sim}: {exc}")
-        sim.record_status(error=str(exc))
+        sim.record_read(error=str(exc))
     # Committed parts are safe whatever happened to the modem: assemble what is complete.
     _assemble(sim, summary)
-    SimCard.objects.filter(pk=sim.pk).update(last_read_at=timezone.now())
     return summary
+
+
+def _require_sim(modem: Modem, sim: SimCard) -> None:
+    """Ready, or enter the SIM's PIN (from the environment) once; a refused PIN is remembered
+    so no later run tries it again."""
+    try:
+        modem.require_sim(pin=sim.pin())
+    except PinRefused:
+        SimCard.objects.filter(pk=sim.pk).update(pin_refused=True)
+        sim.pin_refused = True
+        raise
+    except SimNotReady as exc:
+        if sim.pin_refused:
+            raise SimNotReady(f"{exc} (the PIN in {sim.pin_env} was refused; not tried again)") from exc
+        raise
 
 
 def _take(sim: SimCard, stored, summary: ReadSummary) -> bool:
@@ -138,7 +151,7 @@ def _take(sim: SimCard, stored, summary: ReadSummary) -> bool:
                 external_id=external_id,
                 recipient=sim.number,
                 received_at=scts,
-                raw={"pdu": stored.pdu, "index": stored.index},
+                raw={"pdu": stored.pdu, "index": stored.index, **_problems(decoded)},
             ),
             sim_id=sim.pk,
         )
@@ -148,6 +161,14 @@ def _take(sim: SimCard, stored, summary: ReadSummary) -> bool:
         return False
     _count(sim, created, summary)
     return True
+
+
+def _problems(decoded: pdu.Decoded) -> dict:
+    """What the decoder had to work around (longer user data than one part allows...)."""
+    if not decoded.problems:
+        return {}
+    logger.warning("Text from %s decoded with problems: %s", decoded.number, "; ".join(decoded.problems))
+    return {"decode_problems": decoded.problems}
 
 
 def _count(sim: SimCard, created: bool, summary: ReadSummary) -> None:
@@ -246,11 +267,20 @@ def check_status(*, sim: SimCard):
     try:
         with open_modem(sim) as modem:
             modem.initialise()
+            pin = sim.pin()
+            if pin:
+                try:
+                    _require_sim(modem, sim)
+                except PinRefused:
+                    raise
+                except ModemError:
+                    pass  # not a PIN problem: the status below says what the SIM is doing
             status = modem.status()
     except ModemError as exc:
         sim.record_status(error=str(exc))
         return None
-    sim.record_status(status)
+    error = "" if status.sim == "READY" else f"SIM not ready: {status.sim_text}"
+    sim.record_status(status, error=error)
     return status
 
 

@@ -71,7 +71,7 @@ def limit_for(sim: SimCard, message) -> int:
 
 def backend_for(sim: SimCard) -> BaseBackend:
     if sim.is_modem:
-        return get_backend("modem", device=sim.device, sim_id=sim.pk)
+        return get_backend("modem", device=sim.device, sim_id=sim.pk, pin=sim.pin())
     return get_backend(sim.backend, **sim.credentials())
 
 
@@ -92,7 +92,7 @@ def sim_router(messages) -> list[Route | Deferral]:
         if not sim.is_modem and sim.missing_credentials():
             logger.warning("SIM %s skipped: environment variables not set: %s", sim, sim.missing_credentials())
             continue
-        if sim.is_modem and sim.status_error and sim.status_checked_at and sim.status_checked_at > cooldown_start:
+        if sim.is_modem and _failed_lately(sim, cooldown_start):
             resting.append(sim)  # its modem did not answer a moment ago: let the others carry the texts
             continue
         usable.append(sim)
@@ -232,3 +232,10 @@ def _route(sim: SimCard, day) -> Route:
         SimDayCount.objects.release(sim_id=sim.pk, day=day, parts=back)
 
     return Route(backend=backend, sim_id=sim.pk, sender=sim.number, on_outcome=on_outcome)
+
+
+def _failed_lately(sim: SimCard, since) -> bool:
+    """The modem did not answer a check (modem_status, a send, read_in) since ``since``."""
+    status_failed = sim.status_error and sim.status_checked_at and sim.status_checked_at > since
+    read_failed = sim.read_error and sim.last_read_at and sim.last_read_at > since
+    return bool(status_failed or read_failed)

@@ -48,8 +48,91 @@ class Faults:
     errors: dict = field(default_factory=dict)
 
 
+@dataclass
+class Personality:
+    """How one make of modem answers, where real modems differ from each other.
+
+    The six in ``PERSONALITIES`` follow the behaviours seen on real hardware: Huawei sticks
+    slip ``^RSSI``/``^BOOT`` lines into answers, Wavecom answers ``AT+CPIN?`` without a final
+    OK and ends lines with a bare CR, several answer a bare OK to ``AT+COPS?`` before they have
+    an operator, a Nokia phone labels its identity answers, some modems answer a locked SIM's
+    ``AT+CPIN?`` with ``+CME ERROR: 11``.
+    """
+
+    name: str = "generic"
+    manufacturer: str = "Simulated"
+    model: str = "SIM-1"
+    firmware: str = "1.0"
+    imei: str = "356938035643809"
+    imsi: str = "234150123456789"
+    line_end: str = "\r\n"
+    echo: bool = True
+    #: False: "+CPIN: READY" is the whole answer (no OK after it).
+    cpin_ok: bool = True
+    #: "+CME ERROR: 11" instead of "+CPIN: SIM PIN" while the SIM wants its PIN.
+    cpin_as_cme: bool = False
+    #: Answer AT+COPS? with a bare OK (no operator yet, or not in its command set).
+    cops_bare: bool = False
+    #: Unsolicited lines slipped into every answer that has information lines.
+    urcs: tuple[str, ...] = ()
+    #: Identity answers carry their command's name ("+CGMI: huawei").
+    labelled_identity: bool = False
+    #: Keeps echoing commands after ATE0 (some phones do).
+    sticky_echo: bool = False
+    #: Commands answered ERROR (not in this modem's set).
+    unsupported: tuple[str, ...] = ()
+    #: ATI answer lines ({...} filled from the fields above).
+    ati: tuple[str, ...] = ("{manufacturer}", "{model}", "Revision: {firmware}")
+
+
+PERSONALITIES = {
+    "huawei-e173": Personality(
+        name="huawei-e173", manufacturer="huawei", model="E173", firmware="11.126.85.00.209",
+        imei="353142041234567", urcs=("^RSSI:14", "^BOOT:20211227,0,0,0,75"), cops_bare=True,
+        ati=("Manufacturer: huawei", "Model: E173", "Revision: 11.126.85.00.209", "IMEI: 353142041234567",
+             "+GCAP: +CGSM"),
+    ),
+    "huawei-e3372": Personality(
+        name="huawei-e3372", manufacturer="huawei", model="E3372", firmware="21.180.01.00.00",
+        imei="866123045678901", urcs=("+CMTI: \"SM\",7",), labelled_identity=False,
+    ),
+    "zte-mf190": Personality(
+        name="zte-mf190", manufacturer="ZTE CORPORATION", model="MF190", firmware="BD_TMOP673M3V1.0.1B03",
+        imei="358275012345678", cops_bare=True, cpin_as_cme=True, urcs=("+ZUSIMR:2",),
+    ),
+    "wavecom": Personality(
+        name="wavecom", manufacturer="WAVECOM MODEM", model="MULTIBAND  900E  1800", firmware="R7.46.0.201108091301",
+        imei="012345678901234", line_end="\r", cpin_ok=False, unsupported=("AT+CGMM",),
+        ati=("WAVECOM MODEM", "MULTIBAND  900E  1800"),
+    ),
+    "nokia": Personality(
+        name="nokia", manufacturer="Nokia", model="Nokia 6230i", firmware="V 03.88", imei="354845012345678",
+        labelled_identity=True, unsupported=("AT+CPMS?",), ati=("Nokia",), sticky_echo=True,
+    ),
+    "qualcomm": Personality(
+        name="qualcomm", manufacturer="QUALCOMM INCORPORATED", model="QUECTEL Mobile Broadband Module",
+        firmware="EC25EFAR06A06M4G", imei="867962041234567", cops_bare=True, echo=False,
+    ),
+}  # fmt: skip
+
+
 class ModemSimulator:
-    def __init__(self, *, capacity: int = 30, sim_status: str = "READY", rssi: int = 21, creg: int = 1):
+    def __init__(
+        self,
+        *,
+        capacity: int = 30,
+        sim_status: str = "READY",
+        rssi: int = 21,
+        creg: int = 1,
+        personality: Personality | str | None = None,
+        pin: str = "1234",
+    ):
+        if isinstance(personality, str):
+            personality = PERSONALITIES[personality]
+        self.personality = personality or Personality()
+        #: The PIN the SIM wants while its status is "SIM PIN"; wrong PINs counted, 3 → "SIM PUK".
+        self.pin = pin
+        self.wrong_pins = 0
         self.capacity = capacity
         self.sim_status = sim_status
         self.rssi = rssi
@@ -60,7 +143,7 @@ class ModemSimulator:
         self.rejected_while_full = 0
         self.faults = Faults()
         self.commands: list[str] = []
-        self.echo = True
+        self.echo = self.personality.echo
         self.pdu_mode = False
         self._next_ref = 1
         self._lock = threading.Lock()
@@ -151,13 +234,18 @@ class ModemSimulator:
         except OSError:
             self.connected = False
 
-    def _answer(self, *lines: str, final: str = "OK") -> None:
+    def _answer(self, *lines: str, final: str | None = "OK") -> None:
         if self.faults.delay:
             time.sleep(self.faults.delay)
         if self.faults.garbage:
             self._send(self.faults.garbage)
-        body = "".join(f"\r\n{line}" for line in lines)
-        self._send(f"{body}\r\n{final}\r\n")
+        eol = self.personality.line_end
+        if lines and self.personality.urcs:
+            # Unsolicited lines arrive in the middle of an answer, as they do on real modems.
+            middle = max(len(lines) // 2, 1)
+            lines = (*lines[:middle], *self.personality.urcs, *lines[middle:])
+        body = "".join(f"{eol}{line}" for line in lines)
+        self._send(f"{body}{eol}{final}{eol}" if final is not None else f"{body}{eol}")
 
     def _run(self) -> None:
         buffer = b""
@@ -210,30 +298,50 @@ class ModemSimulator:
             if upper.startswith(prefix):
                 self._answer(final=f"+CMS ERROR: {code}")
                 return None
-        if upper in ("AT", "ATZ"):
+        if any(upper.startswith(item) for item in self.personality.unsupported):
+            self._answer(final="ERROR")
+        elif upper in ("AT", "ATZ", "ATV1"):
             self._answer()
+        elif upper.startswith("AT+CPIN="):
+            self._enter_pin(command.split("=", 1)[1].strip().strip('"'))
+        elif self.sim_status != "READY" and upper.startswith(("AT+CPMS?", "AT+CMGL", "AT+CMGR", "AT+CMGS")):
+            self._answer(final="+CME ERROR: 11" if self.sim_status == "SIM PIN" else "+CME ERROR: 10")
+        elif upper.startswith("AT+CMG"):
+            return self._messaging(upper)
+        elif upper in ("AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+CIMI", "ATI"):
+            self._identity(upper)
         elif upper in ("ATE0", "ATE1"):
-            self.echo = upper == "ATE1"
+            self.echo = upper == "ATE1" or self.personality.sticky_echo
             self._answer()
         elif upper.startswith(("AT+CMEE=", "AT+CNMI=")):
-            self._answer()
-        elif upper.startswith("AT+CMGF="):
-            self.pdu_mode = upper.endswith("0")
             self._answer()
         elif upper == "AT+CPIN?":
             if self.sim_status == "NO SIM":
                 self._answer(final="+CME ERROR: 10")
+            elif self.sim_status == "SIM PIN" and self.personality.cpin_as_cme:
+                self._answer(final="+CME ERROR: 11")
             else:
-                self._answer(f"+CPIN: {self.sim_status}")
+                self._answer(f"+CPIN: {self.sim_status}", final="OK" if self.personality.cpin_ok else None)
         elif upper == "AT+CSQ":
             self._answer(f"+CSQ: {self.rssi},99")
         elif upper == "AT+CREG?":
             self._answer(f"+CREG: 0,{self.creg}")
         elif upper == "AT+COPS?":
-            self._answer(f'+COPS: 0,0,"{self.operator}",2')
+            if self.personality.cops_bare or self.creg not in (1, 5):
+                self._answer()
+            else:
+                self._answer(f'+COPS: 0,0,"{self.operator}",2')
         elif upper == "AT+CPMS?":
             used = len(self.storage)
             self._answer(f'+CPMS: "SM",{used},{self.capacity},"SM",{used},{self.capacity},"SM",{used},{self.capacity}')
+        else:
+            self._answer(final="ERROR")
+        return None
+
+    def _messaging(self, upper: str) -> int | None:
+        if upper.startswith("AT+CMGF="):
+            self.pdu_mode = upper.endswith("0")
+            self._answer()
         elif upper.startswith("AT+CMGS="):
             return self._start_send(upper)
         elif upper.startswith("AT+CMGL"):
@@ -251,6 +359,30 @@ class ModemSimulator:
         else:
             self._answer(final="ERROR")
         return None
+
+    def _enter_pin(self, pin: str) -> None:
+        if self.sim_status != "SIM PIN":
+            self._answer(final="+CME ERROR: 3")  # operation not allowed: no PIN asked for
+        elif pin == self.pin:
+            self.sim_status = "READY"
+            self._answer()
+        else:
+            self.wrong_pins += 1
+            if self.wrong_pins >= 3:
+                self.sim_status = "SIM PUK"
+            self._answer(final="+CME ERROR: 16")
+
+    def _identity(self, upper: str) -> None:
+        who = self.personality
+        if upper == "ATI":
+            self._answer(*(line.format(**vars(who)) for line in who.ati))
+            return
+        if upper == "AT+CIMI" and self.sim_status != "READY":
+            self._answer(final="+CME ERROR: 11")
+            return
+        name = {"AT+CGMI": "manufacturer", "AT+CGMM": "model", "AT+CGMR": "firmware", "AT+CGSN": "imei"}.get(upper)
+        value = getattr(who, name) if name else who.imsi
+        self._answer(f"{upper[2:]}: {value}" if who.labelled_identity else value)
 
     def _start_send(self, upper: str) -> int | None:
         if not self.pdu_mode:

@@ -1,11 +1,13 @@
 from django.urls import path
 
 from replies import views
+from sms import views as sms_views
 
 app_name = "replies"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("export/", sms_views.export, {"slug": "replies"}, name="export"),
     path("bulk/", views.bulk_set_type, name="bulk"),
     path("<int:pk>/type/", views.set_type, name="set_type"),
     path("<int:pk>/undo-end/", views.undo_opt_out, name="undo_end"),

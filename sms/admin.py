@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, RelatedObject, StatusChange
+from sms.models import (
+    ConsentEvent,
+    Contact,
+    InboundMessage,
+    OutboundMessage,
+    PendingOptOut,
+    RelatedObject,
+    StatusChange,
+)
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -79,3 +87,19 @@ class StatusChangeAdmin(admin.ModelAdmin):
 class RelatedObjectAdmin(admin.ModelAdmin):
     list_display = ["message", "content_type", "object_id"]
     raw_id_fields = ["message"]
+
+
+@admin.register(PendingOptOut)
+class PendingOptOutAdmin(admin.ModelAdmin):
+    """Read-only: a staff "End" waits here through its grace period (undone from the inbox)."""
+
+    list_display = ["number", "status", "due_at", "created_by", "resolved_at"]
+    list_filter = ["status"]
+    search_fields = ["number"]
+    readonly_fields = [f.name for f in PendingOptOut._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

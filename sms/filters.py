@@ -5,7 +5,7 @@ from django import forms
 from django.conf import settings
 from django.db.models import Q
 
-from sms.models import Contact, InboundMessage, OutboundMessage, State
+from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, State
 from sms.phone import InvalidNumber, normalise
 from sms.search import fold
 
@@ -84,3 +84,14 @@ class ContactFilter(django_filters.FilterSet):
         except InvalidNumber:
             pass
         return queryset.filter(query)
+
+
+class ConsentFilter(django_filters.FilterSet):
+    number = django_filters.CharFilter(field_name="number", lookup_expr="contains", label="Number contains")
+    kind = django_filters.ChoiceFilter(choices=ConsentEvent.Kind.choices, empty_label="Any")
+    source = django_filters.CharFilter(field_name="source", lookup_expr="iexact")
+    at = _DateRange(field_name="at", label="Between")
+
+    class Meta:
+        model = ConsentEvent
+        fields = ["number", "kind", "source", "at"]

@@ -435,6 +435,12 @@ class RelatedObject(models.Model):
         return f"{self.content_type.model} #{self.object_id}"
 
 
+class PipelineState(models.TextChoices):
+    PENDING = "pending", "Pending"  # an inline step asked to be run again later (or not run yet)
+    QUEUED = "queued", "Queued"  # inline steps done; the deferred steps still to run
+    DONE = "done", "Done"  # every step ran
+
+
 class InboundMessage(models.Model):
     """One text received from a gateway webhook or read from a modem."""
 
@@ -452,10 +458,27 @@ class InboundMessage(models.Model):
     sim = models.ForeignKey(
         "modems.SimCard", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
     )
+    pipeline_state = models.CharField(
+        max_length=10, choices=PipelineState.choices, default=PipelineState.DONE, editable=False
+    )
+    #: Times the inline steps were run to an end (a step asking to be run again counts one).
+    pipeline_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    pipeline_error = models.CharField(max_length=500, blank=True, editable=False)
+    pipeline_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: Which pipeline step took the text ("stop", "start", "help", "keyword:ABC"); blank: none.
+    routed_by = models.CharField(max_length=60, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]
         constraints = [models.UniqueConstraint(fields=["backend", "external_id"], name="sms_inbound_once")]
+        indexes = [
+            # recover_inbound looks only at the few texts not yet through the pipeline.
+            models.Index(
+                fields=["pipeline_state", "pipeline_changed_at"],
+                name="sms_inbound_unfinished",
+                condition=~models.Q(pipeline_state="done"),
+            )
+        ]
         verbose_name = "inbound message"
 
     def __str__(self):

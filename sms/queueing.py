@@ -52,7 +52,9 @@ def queue_messages(messages: list[OutboundMessage], *, batch_size: int = 2000) -
                 contact = contacts.get(message.recipient)
                 if contact is not None:
                     message.contact_id = contact[0]
-                if message.confirms_opt_out_id is not None and not _confirms(message, contact):
+                if message.state == State.REFUSED:
+                    pass  # refused already (an invalid number): keep the first, real reason
+                elif message.confirms_opt_out_id is not None and not _confirms(message, contact):
                     message.state = State.REFUSED
                     message.error = "Not a valid opt-out confirmation for this number"
                 elif message.confirms_opt_out_id is not None:

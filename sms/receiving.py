@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from sms import signals
 from sms.backends import InboundData, StatusReport
 from sms.backends.http import without_nul
-from sms.models import Contact, InboundMessage, OutboundMessage, State
+from sms.models import Contact, InboundMessage, OutboundMessage, PipelineState, State
 from sms.phone import try_normalise
 
 logger = logging.getLogger(__name__)
@@ -22,16 +23,27 @@ logger = logging.getLogger(__name__)
 _RANK = {State.SENDING: 0, State.SENT: 1, State.DELIVERED: 2, State.ERROR_UPDATE: 2}
 
 
+class RetryLater(Exception):
+    """Raised by an inline pipeline step that could not finish now (a keyword handler asking
+    to be called again): the text stays stored ``pending`` and the webhook answers what makes
+    the gateway deliver it again (``backend.webhook_response("retry")``)."""
+
+
 def store_inbound(backend: str, data: InboundData, *, sim_id: int | None = None) -> tuple[InboundMessage, bool]:
     """Store an inbound text once (idempotent on backend + gateway id) and run the pipeline.
 
-    Returns (message, created). A duplicate callback returns the stored row with created=False
-    and runs nothing again.
+    Returns (message, created); ``message.retry_later`` is True when an inline step asked for
+    the text to be delivered again. A duplicate delivery of a finished text runs nothing; of
+    a ``pending`` one (the gateway's retry after "retry later"), runs the inline steps again
+    under a row lock, so two concurrent deliveries run them once.
 
-    The row and the pipeline's work (its link, its sorting, an opt-out and its confirmation)
-    commit together: a process that dies half-way leaves nothing, so the gateway's retry (or
-    the next ``read_in`` of a text still on the SIM) runs it all. A step that *raises* is
-    rolled back alone (a savepoint), logged, and the text kept; a retry does not run it again.
+    The row and the inline steps' work (``SMS_INBOUND_PIPELINE``: its link, keyword routing,
+    an opt-out and its confirmation) commit together: a process that dies half-way leaves
+    nothing, so the gateway's retry (or the next ``read_in`` of a text still on the SIM) runs
+    it all. A step that *raises* is rolled back alone (a savepoint), logged, and the text
+    kept; a retry does not run it again. The deferred steps (``SMS_INBOUND_DEFERRED_PIPELINE``:
+    the classifier, auto-replies) run in the same transaction without a task broker, and
+    after the commit in ``sms.tasks.process_inbound`` with one.
     """
     data = without_nul_fields(data)  # PostgreSQL cannot store NUL; a %00 must not be a 500
     sender = try_normalise(data.sender) or data.sender.strip()[:20]
@@ -39,7 +51,7 @@ def store_inbound(backend: str, data: InboundData, *, sim_id: int | None = None)
     external_id = data.external_id or _fallback_id(data)
     existing = InboundMessage.objects.filter(backend=backend, external_id=external_id).first()
     if existing:
-        return existing, False
+        return _redelivered(existing), False
     try:
         with transaction.atomic():
             with transaction.atomic():
@@ -52,19 +64,129 @@ def store_inbound(backend: str, data: InboundData, *, sim_id: int | None = None)
                     received_at=data.received_at or timezone.now(),
                     raw=data.raw,
                     sim_id=sim_id,
+                    pipeline_state=PipelineState.PENDING,
+                    pipeline_changed_at=timezone.now(),
                 )
-            for step in pipeline():
-                try:
-                    with transaction.atomic():
-                        step(message)
-                except Exception:
-                    # A failing step (a classifier bug, say) must not lose the text or make the
-                    # gateway retry forever: its own work is rolled back, later steps still run.
-                    logger.exception("Inbound pipeline step %s failed on message %s", step, message.pk)
+            _run_inline(message)
     except IntegrityError:  # the same callback, twice at once: the other one stored it
-        return InboundMessage.objects.get(backend=backend, external_id=external_id), False
-    signals.message_received.send(sender=InboundMessage, message=message)
+        return _redelivered(InboundMessage.objects.get(backend=backend, external_id=external_id)), False
+    _announce(message)
     return message, True
+
+
+def _redelivered(message: InboundMessage) -> InboundMessage:
+    message.retry_later = False
+    if message.pipeline_state != PipelineState.PENDING:
+        return message
+    with transaction.atomic():
+        locked = InboundMessage.objects.select_for_update().filter(pk=message.pk).first()
+        if locked is None or locked.pipeline_state != PipelineState.PENDING:
+            message.pipeline_state = locked.pipeline_state if locked else message.pipeline_state
+            return message  # another delivery finished it meanwhile
+        _run_inline(locked)
+    _announce(locked)
+    return locked
+
+
+def _run_inline(message: InboundMessage) -> None:
+    """Run the inline steps (inside the caller's transaction), then hand over to the deferred."""
+    message.retry_later = False
+    for step in pipeline():
+        try:
+            with transaction.atomic():
+                step(message)
+        except RetryLater as exc:
+            message.retry_later = True
+            message.pipeline_error = (str(exc) or "A pipeline step asked to be run again later")[:500]
+            break
+        except Exception:
+            # A failing step (a classifier bug, say) must not lose the text or make the
+            # gateway retry forever: its own work is rolled back, later steps still run.
+            logger.exception("Inbound pipeline step %s failed on message %s", _name(step), message.pk)
+    message.pipeline_attempts += 1
+    message.pipeline_changed_at = timezone.now()
+    if message.retry_later:
+        _save_pipeline(message)
+        return
+    message.pipeline_error = ""
+    if not deferred_pipeline():
+        message.pipeline_state = PipelineState.DONE
+        _save_pipeline(message)
+    elif settings.CELERY_BROKER_URL:
+        message.pipeline_state = PipelineState.QUEUED
+        _save_pipeline(message)
+        transaction.on_commit(lambda: _enqueue_deferred(message.pk))
+    else:
+        _run_deferred_steps(message)
+
+
+def _name(step) -> str:
+    return f"{getattr(step, '__module__', '')}.{getattr(step, '__qualname__', step)!s}"
+
+
+def _save_pipeline(message: InboundMessage) -> None:
+    message.save(update_fields=["pipeline_state", "pipeline_attempts", "pipeline_error", "pipeline_changed_at"])
+
+
+def _enqueue_deferred(pk: int) -> None:
+    from sms.tasks import process_inbound
+
+    try:
+        process_inbound.apply_async(args=[pk], retry=False)
+    except Exception:  # a broker that is down costs a log line; recover_inbound runs it later
+        logger.warning("Could not reach the task broker; inbound text %s waits for recover_inbound", pk, exc_info=True)
+
+
+def _run_deferred_steps(message: InboundMessage) -> None:
+    for step in deferred_pipeline():
+        try:
+            with transaction.atomic():
+                step(message)
+        except Exception:
+            logger.exception("Deferred inbound step %s failed on message %s", _name(step), message.pk)
+    message.pipeline_state = PipelineState.DONE
+    message.pipeline_changed_at = timezone.now()
+    _save_pipeline(message)
+
+
+def run_deferred(pk: int) -> bool:
+    """Run the deferred steps of a ``queued`` text once (the task engine's job). Returns
+    whether this call ran them: a second call, or one racing another worker, does nothing."""
+    with transaction.atomic():
+        candidates = InboundMessage.objects.filter(pk=pk, pipeline_state=PipelineState.QUEUED)
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        message = candidates.first()
+        if message is None:
+            return False
+        _run_deferred_steps(message)
+    _announce(message)
+    return True
+
+
+def recover_inbound(*, older_than: timedelta | None = None) -> dict[str, int]:
+    """Finish texts the pipeline left behind: ``queued`` ones whose task was lost (a worker
+    died, the broker was down) and ``pending`` ones whose gateway never delivered them again
+    (our own retry; a keyword step gives up after its own limits). Safe to run at any time."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.SMS_INBOUND_RECOVER_SECONDS)
+    cutoff = timezone.now() - older_than
+    counts = {"deferred": 0, "retried": 0, "still_pending": 0}
+    unfinished = InboundMessage.objects.exclude(pipeline_state=PipelineState.DONE).filter(
+        pipeline_changed_at__lt=cutoff
+    )
+    for pk, state in unfinished.values_list("pk", "pipeline_state")[:1000]:
+        if state == PipelineState.QUEUED:
+            counts["deferred"] += run_deferred(pk)
+            continue
+        message = _redelivered(InboundMessage.objects.get(pk=pk))
+        counts["still_pending" if message.retry_later else "retried"] += 1
+    return counts
+
+
+def _announce(message: InboundMessage) -> None:
+    if message.pipeline_state == PipelineState.DONE:
+        signals.message_received.send(sender=InboundMessage, message=message)
 
 
 def _fallback_id(data: InboundData) -> str:
@@ -75,13 +197,19 @@ def _fallback_id(data: InboundData) -> str:
     return "h-" + hashlib.sha256(f"{data.sender}|{when}|{data.content}".encode()).hexdigest()[:40]
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def _pipeline(paths: tuple[str, ...]):
     return [import_string(path) for path in paths]
 
 
 def pipeline():
+    """The inline steps: run in the webhook's request, in the text's own transaction."""
     return _pipeline(tuple(settings.SMS_INBOUND_PIPELINE))
+
+
+def deferred_pipeline():
+    """The steps that may run after the commit (on a worker when a broker is configured)."""
+    return _pipeline(tuple(settings.SMS_INBOUND_DEFERRED_PIPELINE))
 
 
 def link_conversation(message: InboundMessage) -> None:

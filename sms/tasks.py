@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from sms import consent, delivery, dispatch
+from sms import consent, delivery, dispatch, receiving
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,18 @@ def check_delivery() -> str:
 def recover_stuck() -> dict[str, int]:
     """Resolve texts left in SENDING by a dispatcher that died."""
     return dispatch.recover_stuck()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_inbound(pk: int) -> bool:
+    """Run the deferred inbound steps (classifier, auto-replies) of one stored text, once."""
+    return receiving.run_deferred(pk)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def recover_inbound() -> dict[str, int]:
+    """Finish inbound texts whose pipeline was interrupted or asked to be run again."""
+    return receiving.recover_inbound()
 
 
 def kick_dispatcher() -> None:

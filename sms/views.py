@@ -6,12 +6,14 @@ Thin views: a form or a filter, one call into sms.api / the models, render or re
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count, Max, OuterRef, Subquery
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from sms import api
+from sms import export as exports
 from sms.conversation import conversation
 from sms.filters import ContactFilter, InboundFilter, OutboundFilter
 from sms.forms import ComposeForm, ConsentForm, OptOutForm
@@ -130,3 +132,17 @@ def contact_opt_in(request, pk):
     else:
         messages.error(request, "Consent not recorded: the evidence is required.")
     return redirect(contact)
+
+
+def export(request, slug: str, **kwargs):
+    """Download a list as CSV (streamed) or XLSX (``?format=xlsx``), with the page's filters."""
+    fmt = request.GET.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        return HttpResponseBadRequest("format must be csv or xlsx", content_type="text/plain")
+    params = request.GET.copy()
+    for name in ("format", "page", "sort", "per_page"):
+        params.pop(name, None)
+    try:
+        return exports.response(exports.get(slug), params, fmt=fmt, **kwargs)
+    except exports.ExportError as exc:
+        return HttpResponseBadRequest(f"Cannot export with these filters: {exc}", content_type="text/plain")

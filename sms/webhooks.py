@@ -48,8 +48,12 @@ def _handle(request, slug: str, kind: str) -> HttpResponse:
             received = backend.parse_inbound(request)
             if any(not (data.sender or "").strip() for data in received):
                 raise WebhookBadRequest("an inbound text without a sender number")
+            retry = False
             for data in received:
-                store_inbound(backend.slug, data)
+                message, _ = store_inbound(backend.slug, data)
+                retry = retry or message.retry_later
+            if retry:  # a step (a keyword handler) asked for the text again: the gateway retries
+                return backend.webhook_response("retry")
         else:
             for report in backend.parse_status(request):
                 apply_status_report(backend.slug, report)

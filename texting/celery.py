@@ -24,6 +24,7 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "dispatch-due": {"task": "sms.tasks.dispatch_due", "schedule": 60.0},
     "recover-stuck": {"task": "sms.tasks.recover_stuck", "schedule": 300.0},
+    "recover-inbound": {"task": "sms.tasks.recover_inbound", "schedule": 60.0},
     "check-delivery": {"task": "sms.tasks.check_delivery", "schedule": 600.0},
     "read-in": {"task": "modems.tasks.read_in", "schedule": crontab(minute="*")},
     "modem-status": {"task": "modems.tasks.modem_status", "schedule": crontab(minute="*/15")},

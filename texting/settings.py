@@ -211,8 +211,14 @@ SMS_PUBLIC_URL = env("SMS_PUBLIC_URL", "").rstrip("/")
 # campaigns.routing.campaign_router holds campaign texts in quiet hours / while paused, then
 # hands the rest to CAMPAIGNS_INNER_ROUTER (the default router, or the modems app's SIM router).
 SMS_ROUTER = env("SMS_ROUTER", "campaigns.routing.campaign_router")
-# Steps run on every stored inbound text, in order (like middleware).
+# Steps run on every stored inbound text, in order (like middleware). The inline steps run in
+# the webhook's request, in the text's own transaction (keyword routing, STOP); the deferred
+# ones after them: in the same transaction without a broker, on a worker after the commit with
+# one (sms.tasks.process_inbound). A text a step left unfinished is taken up again by
+# recover_inbound after SMS_INBOUND_RECOVER_SECONDS.
 SMS_INBOUND_PIPELINE = env_list("SMS_INBOUND_PIPELINE", "sms.pipeline.link_conversation,replies.pipeline.process")
+SMS_INBOUND_DEFERRED_PIPELINE = env_list("SMS_INBOUND_DEFERRED_PIPELINE", "")
+SMS_INBOUND_RECOVER_SECONDS = env_int("SMS_INBOUND_RECOVER_SECONDS", 120)
 # Model used by sms.api.send_template (pymess's PYMESS_SMS_TEMPLATE_MODEL).
 SMS_TEMPLATE_MODEL = "campaigns.Template"
 # Backend slug -> class; adding a gateway adds a line here, never an if-chain.

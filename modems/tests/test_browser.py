@@ -45,5 +45,11 @@ def test_switching_to_gateway_shows_the_credential_fields(page, live_server, sta
     page.fill("#id_username", "staff")
     page.fill("#id_password", "staff-pass-123")
     page.click("button[type=submit], input[type=submit]")
+    page.wait_for_url("**/modems/sims/new/")
+    page.wait_for_load_state("load")  # modems.js wires the radio buttons once loaded
     page.check("input[name=kind][value=gateway]")
-    assert page.is_visible("#id_credentials") and not page.is_visible("#id_device")
+    page.wait_for_selector("#id_device", state="hidden", timeout=5000)
+    assert page.is_visible("#id_credentials") and not page.is_visible("#id_pin_env")
+    page.check("input[name=kind][value=modem]")
+    page.wait_for_selector("#id_pin_env", state="visible", timeout=5000)
+    assert page.is_visible("#id_device") and not page.is_visible("#id_credentials")

@@ -27,7 +27,7 @@ def modem(modem_sim):
 
 
 def test_initialise_turns_echo_off_and_selects_pdu_mode(modem, modem_sim):
-    assert modem_sim.commands[-4:] == ["ATE0", "AT+CMEE=1", "AT+CMGF=0", "AT+CNMI=2,1,0,0,0"]
+    assert modem_sim.commands[-5:] == ["ATE0", "ATV1", "AT+CMEE=1", "AT+CMGF=0", "AT+CNMI=2,1,0,0,0"]
     assert modem_sim.echo is False and modem_sim.pdu_mode is True
 
 

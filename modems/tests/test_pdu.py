@@ -96,3 +96,19 @@ def test_deliver_with_8bit_concat_header():
 def test_truncated_or_garbage_pdus_raise_pdu_error(bad):
     with pytest.raises(pdu.PDUError):
         pdu.decode(bad)
+
+
+def test_over_long_gsm7_user_data_is_decoded_and_marked():
+    decoded = pdu.decode(pdu.encode_deliver("+447911123001", "a" * 200))
+    assert decoded.text == "a" * 200
+    assert any("200 GSM-7 characters" in problem for problem in decoded.problems)
+
+
+def test_ucs2_beyond_140_bytes_and_short_user_data_are_taken_as_far_as_they_go():
+    decoded = pdu.decode(pdu.encode_deliver("+447911123001", "é€" * 40 + "😊" * 10))  # 200 bytes
+    assert decoded.text == "é€" * 40 + "😊" * 10
+    assert any("more than one part's 140" in problem for problem in decoded.problems)
+    whole = pdu.encode_deliver("+447911123001", "Hello there")
+    cut = pdu.decode(whole[:-4])  # two bytes of user data missing
+    assert cut.text.startswith("Hello th") and any("shorter than its length" in p for p in cut.problems)
+    assert pdu.decode(whole).problems == []

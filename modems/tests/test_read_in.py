@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from modems import reading
+from modems import pdu, reading
 from modems.models import InboundPart, SimDayCount
 from modems.testing import create_sim
 from sms.models import InboundMessage
@@ -46,7 +46,7 @@ def test_unplugged_before_delete_loses_nothing_and_stores_once(modem_sim, modem_
     assert InboundMessage.objects.count() == 1  # committed before the delete was tried
     assert len(modem_sim.storage) == 2  # both still on the SIM
     modem_card.refresh_from_db()
-    assert "Lost the modem" in modem_card.status_error
+    assert "Lost the modem" in modem_card.read_error
     # Plugged back in: the same SIM contents on a new line.
     from modems.simulator import ModemSimulator
 
@@ -150,8 +150,22 @@ def test_one_broken_modem_does_not_stop_the_others(modem_sim, modem_card):
     assert summary.sims == 2 and summary.stored == 1 and len(summary.errors) == 1
 
 
-def test_a_successful_read_clears_the_last_error(modem_sim, modem_card):
-    modem_card.record_status(error="Lost the modem")
+def test_a_successful_read_clears_its_own_last_error_and_keeps_modem_status_outcome(modem_sim, modem_card):
+    modem_card.record_read(error="Lost the modem")
+    modem_card.record_status(error="AT+CSQ: no answer")
     reading.read_in()
     modem_card.refresh_from_db()
-    assert modem_card.status_error == "" and modem_card.last_read_at
+    assert modem_card.read_error == "" and modem_card.last_read_at
+    # modem_status's outcome is its own: a read does not wipe what the last check found.
+    assert modem_card.status_error == "AT+CSQ: no answer" and modem_card.status_checked_at
+
+
+def test_an_over_long_text_is_stored_marked_and_its_page_says_so(modem_sim, modem_card, staff_client):
+    index = modem_sim.deliver("+447911123001", "x")
+    modem_sim.storage[index] = (0, pdu.encode_deliver("+447911123001", "b" * 200))
+    assert reading.read_in().stored == 1
+    (message,) = InboundMessage.objects.all()
+    assert message.content == "b" * 200 and message.raw["decode_problems"]
+    page = staff_client.get(message.get_absolute_url()).content.decode()
+    assert 'id="decode-problems"' in page and "200 GSM-7 characters" in page
+    assert modem_sim.storage == {}

@@ -191,7 +191,12 @@ class BaseBackend:
         raise WebhookBadRequest("this backend does not send delivery reports by webhook")
 
     def webhook_response(self, kind: str) -> HttpResponse:
-        """What the gateway expects back after a successful call."""
+        """What the gateway expects back after a successful call (``kind`` "inbound" or
+        "status"), or, for ``kind == "retry"``, the answer that makes it deliver the text again
+        (an inline pipeline step asked for that). Backends override this with what their
+        gateway documents; the default, 503 with Retry-After, is what most HTTP clients retry."""
+        if kind == "retry":
+            return HttpResponse("Retry later", status=503, content_type="text/plain", headers={"Retry-After": "60"})
         return HttpResponse("OK", content_type="text/plain")
 
 

@@ -71,3 +71,11 @@ def test_a_confirmation_is_not_sent_after_the_number_opted_back_in(event, outbox
     dispatch()
     message.refresh_from_db()
     assert message.state == State.REFUSED and outbox == []
+
+
+def test_a_confirmation_to_an_invalid_number_keeps_the_real_reason():
+    contact = Contact.objects.create(number="12")
+    contact.opt_out(reason="STOP", source="keyword", evidence="STOP")
+    message = send_opt_out_confirmation(event=contact.consent_events.get(), content="You are unsubscribed.")
+    assert message.state == State.REFUSED
+    assert message.error.startswith("Invalid number"), message.error

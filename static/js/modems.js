@@ -1,6 +1,6 @@
 // SIM form: show the modem fields or the gateway fields, whichever kind is chosen.
 (function () {
-  const modemOnly = ["device"];
+  const modemOnly = ["device", "pin_env"];
   const gatewayOnly = ["backend", "credentials"];
   function wrapper(name) {
     const field = document.getElementById("id_" + name);

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TASK_OF_COMMAND = {
     "send_queued": "sms.tasks.dispatch_due",
     "check_delivery": "sms.tasks.check_delivery",
+    "recover_inbound": "sms.tasks.recover_inbound",
     "read_in": "modems.tasks.read_in",
     "modem_status": "modems.tasks.modem_status",
     "train_classifier": "replies.tasks.train_classifier",

@@ -13,9 +13,14 @@ class Command(BaseCommand):
             else:
                 signal = f"{status.signal_dbm} dBm" if status.signal_dbm is not None else "no signal"
                 storage = f", {status.storage_used}/{status.storage_total} texts stored" if status.storage_total else ""
+                who = status.identity
+                identity = ""
+                if who and (who.manufacturer or who.model or who.imei):
+                    name = " ".join(filter(None, (who.manufacturer, who.model)))
+                    identity = f" [{name}{', IMEI ' + who.imei if who.imei else ''}]"
                 self.stdout.write(
-                    f"{sim} ({sim.device}): SIM {status.sim}, {signal}, {status.registration_text}"
-                    f"{', ' + status.operator if status.operator else ''}{storage}"
+                    f"{sim} ({sim.device}): SIM {status.sim_text}, {signal}, {status.registration_text}"
+                    f"{', ' + status.operator if status.operator else ''}{storage}{identity}"
                 )
 
         summary = check_all(progress=progress)

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sms', '0002_replies_opt_out_confirmation'),
+        ('sms', '0003_inbound_pipeline_state'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
