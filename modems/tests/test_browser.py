@@ -53,3 +53,20 @@ def test_switching_to_gateway_shows_the_credential_fields(page, live_server, sta
     page.check("input[name=kind][value=modem]")
     page.wait_for_selector("#id_pin_env", state="visible", timeout=5000)
     assert page.is_visible("#id_device") and not page.is_visible("#id_credentials")
+
+
+def test_network_form_explains_a_bad_mcc_mnc_on_a_phone(staff_page, live_server):
+    from modems.models import Network
+
+    staff_page.set_viewport_size({"width": 390, "height": 844})
+    staff_page.goto(f"{live_server.url}/modems/networks/new/")
+    staff_page.fill("input[name=name]", "Vodafone UK")
+    staff_page.fill("input[name=mcc_mnc]", "2343O, abc")
+    staff_page.click("input[type=submit][value='Save network']")
+    staff_page.wait_for_load_state()
+    assert "Not an MCC-MNC code: “2343O”, “abc”" in staff_page.content()
+    assert not Network.objects.exists()
+    staff_page.fill("input[name=mcc_mnc]", "234 15")
+    staff_page.click("input[type=submit][value='Save network']")
+    staff_page.wait_for_url("**/modems/networks/")
+    assert Network.objects.get().mcc_mnc == "23415"
