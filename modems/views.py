@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
@@ -26,6 +27,8 @@ def sim_detail(request, pk):
         "sim": sim,
         "chart": bar_chart(days, limit=sim.daily_limit, label=f"SMS parts sent per day, last {len(days)} days"),
         "sent_today": days[-1][1],
+        # The dashboard counts texts, the allowance counts parts: show both so they can be compared.
+        "texts_today": sim.outbound_messages.filter(sent_at__date=timezone.localdate()).count(),
         "sent_30_days": sum(count for _, count in days),
         "credentials": [
             (option, name, name not in sim.missing_credentials()) for option, name in sim.credentials_env.items()
