@@ -17,6 +17,7 @@ dev-venv: $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 
 run: export SMS_DEFAULT_BACKEND ?= simulated
+run: export SMS_PUBLIC_URL ?= http://127.0.0.1:8000
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.test.utils import override_settings
 from django.utils import timezone
 
@@ -28,6 +29,8 @@ from sms.receiving import store_inbound
 
 #: After the modems and replies demos (load_demo sorts demo modules by ORDER, default 0).
 ORDER = 10
+#: Where ``make run`` serves the demo.
+DEV_SERVER = "http://127.0.0.1:8000"
 
 LOYAL = [
     "Amelia Hughes", "Noah Walker", "Isla Roberts", "Harry Green", "Ava Hall", "Leo Wood",
@@ -56,12 +59,15 @@ def load(stdout) -> None:
         return
     rng = random.Random(11)
     now = timezone.now()
-    loyal, new, christmas = _templates()
-    # The demo's history happened in daylight; the real sending window applies from now on.
-    with override_settings(CAMPAIGNS_SENDING_HOURS="00:00-00:00"):
-        sent = _sent_campaign(now, rng, loyal, new)
-    _scheduled_campaign(now, christmas)
-    _paused_campaign(now, new)
+    # The loyal customers' text carries a tracked link: it needs the site's public address
+    # (`make run` sets it; a bare load_demo gets the development server's).
+    with override_settings(SMS_PUBLIC_URL=settings.SMS_PUBLIC_URL or DEV_SERVER):
+        loyal, new, christmas = _templates()
+        # The demo's history happened in daylight; the real sending window applies from now on.
+        with override_settings(CAMPAIGNS_SENDING_HOURS="00:00-00:00"):
+            sent = _sent_campaign(now, rng, loyal, new)
+        _scheduled_campaign(now, christmas)
+        _paused_campaign(now, new)
     stdout.write(f"campaigns: 3 templates, 3 campaigns ({sent}); one scheduled for tomorrow, one paused by staff")
 
 
@@ -69,7 +75,8 @@ def _templates() -> tuple[Template, Template, Template]:
     loyal = Template(
         name="Loyal customers",
         slug="loyal",
-        body="{greeting} {name}! As one of our regulars you get 15% off everything this week with code THANKYOU15.",
+        body="{greeting} {name}! 15% off for our regulars this week, code THANKYOU15: {link}",
+        link_url="https://shop.example.com/offers/thankyou15",
         followup_body="{name}, your 15% off (code THANKYOU15) ends on Sunday. Hope to see you soon!",
         followup_alt_body="Thanks for your reply, {name}! Your code THANKYOU15 works until Sunday.",
     )

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from campaigns.greeting import Greeter
 from campaigns.models import (
+    BUILTIN_PLACEHOLDERS,
     PAUSED_UNTIL,
     TAG_FIRST,
     Campaign,
@@ -37,6 +38,7 @@ from campaigns.models import (
     Template,
 )
 from campaigns.schedule import next_allowed, zones_and_region
+from links.hook import link_hook
 from sms.encoding import length_error
 from sms.models import Contact, OutboundMessage, State
 from sms.phone import InvalidNumber, normalise
@@ -113,6 +115,8 @@ def _skip_reason(template: Template | None, name: str) -> str:
         return f"no template named {name!r}"
     if not template.is_active:
         return f"template {name!r} is not active"
+    if "{link}" in template.body and template.link_problem():
+        return f"template {name!r} cannot make its links: {template.link_problem()}"
     return ""
 
 
@@ -206,7 +210,7 @@ def fan_out(
             result.skipped_groups[name] = reason
             continue
         placeholders = template.placeholders()
-        needs[name] = ("name" in placeholders, placeholders - {"name", "greeting"})
+        needs[name] = ("name" in placeholders, placeholders - BUILTIN_PLACEHOLDERS)
 
     # Pass 1, pure Python: shape, number, duplicates within the pull, required fields.
     seen: set[str] = set()
@@ -341,7 +345,8 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
             name = str(row.name or "").strip()
             context = {**row.extra, "name": name, "greeting": greeting}
             content = template.render_marketing(context)
-            if error := length_error(content):  # this row's values make it too long (the template itself fits)
+            sized = content.replace("{link}", link_hook.sample_url() or "{link}")  # the tracked link's real length
+            if error := length_error(sized):  # this row's values make it too long (the template itself fits)
                 reject(row, Reason.TOO_LONG, error, number)
                 too_long.append(number)
                 continue
@@ -356,7 +361,7 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
                     tag=TAG_FIRST,
                     sender=template.sender_id,
                     next_attempt_at=PAUSED_UNTIL if paused else send_at,
-                    extra_data={"group": row.group},
+                    extra_data=_extra_data(template, group=row.group),
                 )
             )
         if too_long:  # never texted: a corrected file may text them later in this campaign
@@ -370,6 +375,12 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
             else:
                 queued += 1
         return queued
+
+
+def _extra_data(template: Template, **data) -> dict:
+    """A campaign text's extra data: its group, and its link target when the template has one."""
+    target = template.link_target()
+    return {**data, "link": target} if target else data
 
 
 def create_campaign(

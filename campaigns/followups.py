@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.fanout import capped_numbers
+from campaigns.fanout import _extra_data, capped_numbers
 from campaigns.greeting import Greeter
 from campaigns.models import TAG_FIRST, TAG_FOLLOWUP, Campaign, Recipient, Template
 from campaigns.schedule import next_allowed, zones_and_region
@@ -111,7 +111,8 @@ def send_followups(*, now: datetime | None = None, batch_size: int = 500, progre
     summary = FollowupSummary()
     allowed = followup_allowed_by_type()
     greeter = Greeter()
-    templates = [t for t in Template.objects.filter(is_active=True) if t.has_followup]
+    # A template whose links cannot be made now waits (its follow-ups go once it can).
+    templates = [t for t in Template.objects.filter(is_active=True) if t.has_followup and not t.link_problem()]
     for template in templates:
         candidates = Recipient.objects.filter(
             group__template=template,
@@ -214,7 +215,7 @@ def _followup_batch(*, template, pks, now, allowed, greeter, summary) -> None:
                     tag=TAG_FOLLOWUP,
                     sender=template.sender_id,
                     next_attempt_at=send_at,
-                    extra_data={"group": template.name, "followup_of": first.pk},
+                    extra_data=_extra_data(template, group=template.name, followup_of=first.pk),
                     extra_sender_data=prefer,
                 )
             )

@@ -9,6 +9,13 @@ class TemplateForm(forms.ModelForm):
     followup_delay_days = forms.FloatField(
         label="Follow-up delay (days)", min_value=0, initial=2, help_text="After the first text left"
     )
+    link_url = forms.URLField(
+        label="Link target",
+        max_length=1000,
+        required=False,
+        assume_scheme="https",
+        help_text="Where {link} takes each recipient: their own short link, clicks counted on this page",
+    )
     confirm_no_footer = forms.BooleanField(
         required=False,
         label="I confirm these texts may go out without an opt-out footer",
@@ -24,6 +31,7 @@ class TemplateForm(forms.ModelForm):
             "body",
             "followup_body",
             "followup_alt_body",
+            "link_url",
             "extra_fields",
             "sender",
             "add_opt_out_footer",

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from links.hook import link_hook
 from sms.encoding import length_error
 from sms.models import DUE_STATES, AbstractSMSTemplate, OutboundMessage
 
@@ -29,7 +30,8 @@ from sms.models import DUE_STATES, AbstractSMSTemplate, OutboundMessage
 PAUSED_UNTIL = datetime(9000, 1, 1, tzinfo=UTC)
 
 #: Placeholders every template may use; others must be declared in ``extra_fields``.
-BUILTIN_PLACEHOLDERS = frozenset({"name", "greeting"})
+#: ``{link}`` becomes each recipient's own tracked link to ``Template.link_url`` (links app).
+BUILTIN_PLACEHOLDERS = frozenset({"name", "greeting", "link"})
 
 #: OutboundMessage.tag of a campaign's first texts and of its follow-ups.
 TAG_FIRST = "campaign"
@@ -72,6 +74,12 @@ class Template(AbstractSMSTemplate):
     add_opt_out_footer = models.BooleanField(default=True, help_text="Append the opt-out footer to every text")
     opt_out_footer = models.CharField(
         max_length=100, blank=True, help_text="Empty: the site's default footer (Reply STOP to opt out)"
+    )
+    link_url = models.URLField(
+        max_length=1000,
+        blank=True,
+        verbose_name="link target",
+        help_text="Where {link} takes each recipient (their own short link, clicks counted)",
     )
 
     class Meta:
@@ -117,6 +125,9 @@ class Template(AbstractSMSTemplate):
         bad_extra = [f for f in self.extra_fields.split(",") if f.strip() and not f.strip().isidentifier()]
         if bad_extra:
             errors["extra_fields"] = ["Extra fields must be plain names separated by commas."]
+        link_problem = self.link_problem()
+        if link_problem:
+            errors.setdefault("link_url", []).append(link_problem)
         if errors:
             raise ValidationError(errors)
 
@@ -124,9 +135,24 @@ class Template(AbstractSMSTemplate):
         """``body`` as a campaign text to a sample contact (footer included), for length checks."""
         sample = {field: f"<{field}>" for field in self.allowed_placeholders()}
         sample.update(name="Monica", greeting="Good afternoon")
-        return self.render_marketing(sample, body=body)
+        # {link} at its real length: the tracked link each recipient gets instead.
+        return self.render_marketing(sample, body=body, link=link_hook.sample_url() or "{link}")
 
     # --- sending -------------------------------------------------------------------------
+
+    def uses_link(self) -> bool:
+        return any("{link}" in text for text in (self.body, self.followup_body, self.followup_alt_body))
+
+    def link_target(self) -> dict | None:
+        return {"url": self.link_url} if self.link_url else None
+
+    def link_problem(self) -> str:
+        """Why this template's ``{link}`` cannot be sent now ("" if it can, or is not used)."""
+        if not self.uses_link():
+            return ""
+        if not self.link_url:
+            return "The text uses {link}: give the link target (where the link takes each recipient)."
+        return link_hook.problem(self.link_target())
 
     def can_send(self, recipient: str, context_data: dict) -> bool:
         hook = getattr(settings, "CAMPAIGNS_TEMPLATE_CAN_SEND", "")
@@ -152,10 +178,14 @@ class Template(AbstractSMSTemplate):
     def sender_id(self) -> str:
         return self.sender or settings.CAMPAIGNS_SENDER_ID or settings.SMS_DEFAULT_SENDER
 
-    def render_marketing(self, context: dict, *, body: str | None = None) -> str:
-        """The text a campaign sends: body (or a follow-up body) with the opt-out footer."""
+    def render_marketing(self, context: dict, *, body: str | None = None, link: str = "{link}") -> str:
+        """The text a campaign sends: body (or a follow-up body) with the opt-out footer.
+
+        ``{link}`` stays as it is (even if the source has a "link" column): the queue swaps it
+        for each recipient's own tracked link. The preview passes a stand-in ``link``.
+        """
         source = self.body if body is None else body
-        text = source.format_map({k: ("" if v is None else v) for k, v in context.items()})
+        text = source.format_map({**{k: ("" if v is None else v) for k, v in context.items()}, "link": link})
         footer = self.footer
         if footer and footer.lower() not in text.lower():
             text = f"{text.rstrip()}\n{footer}"

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from campaigns.greeting import Greeter
 from campaigns.models import Template, template_placeholders
+from links.hook import link_hook
 from sms.encoding import MAX_LENGTH, length_error, segment_info, segments_warning, to_gsm7
 
 SAMPLE_NAME = "Monica"
@@ -49,7 +50,9 @@ def preview(*, template: Template, body: str | None = None, now: datetime | None
     phrases = sorted({r.phrase for r in greeter.rules} or {"Hello"}, key=len)
     sample = {field: f"<{field}>" for field in probe.allowed_placeholders()}
     sample.update(name=SAMPLE_NAME, greeting=greeter(at=now, zone=settings.TIME_ZONE, country=None))
-    text = probe.render_marketing(sample, body=body)
+    # {link} is counted at its real length: the same public URL and token length as sent.
+    link = link_hook.sample_url()
+    text = probe.render_marketing(sample, body=body, link=link)
     result = {"ok": True, "text": text, **_info(text), "warnings": [], "footer": probe.footer}
     result["limit"] = MAX_LENGTH
     if warning := segments_warning(_final(text)):
@@ -61,7 +64,7 @@ def preview(*, template: Template, body: str | None = None, now: datetime | None
             worst["name"] = "W" * settings.CAMPAIGNS_PREVIEW_NAME_LENGTH
         if "greeting" in used:
             worst["greeting"] = phrases[-1]
-        worst_text = probe.render_marketing(worst, body=body)
+        worst_text = probe.render_marketing(worst, body=body, link=link)
         long = _info(worst_text)
         if length_error(worst_text):
             result["warnings"].append(
@@ -75,7 +78,7 @@ def preview(*, template: Template, body: str | None = None, now: datetime | None
                 f"{long['segments']} segments instead of {result['segments']}."
             )
         if "name" in used and result["encoding"] == "GSM-7":
-            unicode_ = _info(probe.render_marketing({**sample, "name": NON_GSM_NAME}, body=body))
+            unicode_ = _info(probe.render_marketing({**sample, "name": NON_GSM_NAME}, body=body, link=link))
             if unicode_["encoding"] == "UCS-2" and unicode_["segments"] > result["segments"]:
                 result["warnings"].append(
                     f"A name with a letter outside GSM-7 (e.g. {NON_GSM_NAME}) switches it to UCS-2: "

@@ -16,6 +16,7 @@ from campaigns.pull import start_pull
 from campaigns.sources import SourceError, parse_pasted
 from campaigns.uploads import ROLES, NeedsMapping, discard, parse_upload, stash, unstash
 from sms import views as sms_views
+from sms.models import OutboundMessage
 
 
 def index(request):
@@ -164,7 +165,8 @@ def template_edit(request, pk=None):
         form.save()
         messages.success(request, f"Template {template.name} saved.")
         return redirect("campaigns:template_list")
-    return render(request, "campaigns/template_form.html", {"form": form, "template": template})
+    texts = OutboundMessage.objects.filter(template=template) if template.pk else None  # for its link clicks
+    return render(request, "campaigns/template_form.html", {"form": form, "template": template, "texts": texts})
 
 
 @require_POST
@@ -172,7 +174,8 @@ def template_preview(request):
     """Preview JSON for the editor: the form's current fields, rendered and counted exactly."""
     form = TemplateForm(request.POST)
     form.is_valid()  # fills cleaned_data as far as it can; errors are reported by preview()
-    template = Template(**{k: v for k, v in form.cleaned_data.items() if k in {f.name for f in Template._meta.fields}})
+    # The instance holds every field that parsed, even those the model check then refused.
+    template = form.instance
     field = request.POST.get("field", "body")
     if field not in ("body", "followup_body", "followup_alt_body"):
         field = "body"

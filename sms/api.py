@@ -52,8 +52,13 @@ def send_template(
     related_objects=None,
     tag: str | None = None,
     send_immediately: bool = False,
+    link: dict | None = None,
 ) -> OutboundMessage:
-    """Render the active template ``slug`` with ``context_data`` (in ``locale``) and send it."""
+    """Render the active template ``slug`` with ``context_data`` (in ``locale``) and send it.
+
+    ``{link}`` in the template becomes the recipient's own link to ``link`` (``{"url": ...}``
+    or ``{"view": "dotted.path"}``), by default the template's ``link_target()``.
+    """
     model = apps.get_model(settings.SMS_TEMPLATE_MODEL)
     try:
         template = model.objects.get(slug=slug)
@@ -63,6 +68,7 @@ def send_template(
         raise TemplateInactive(f"SMS template {slug!r} cannot be sent (inactive or refused by can_send)")
     with translation.override(locale or translation.get_language()):
         content = template.render(context_data or {})
+    link = link or template.link_target()
     return send(
         recipient,
         content,
@@ -71,6 +77,7 @@ def send_template(
         send_immediately=send_immediately,
         template=template,
         template_slug=slug,
+        extra_data={"link": link} if link else {},
     )
 
 

@@ -12,7 +12,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 # Colour-blind-safe (Okabe-Ito) series colours.
-COLOURS = {"sent": "#0072B2", "delivered": "#009E73", "failed": "#D55E00", "replies": "#CC79A7"}
+COLOURS = {
+    "sent": "#0072B2",
+    "delivered": "#009E73",
+    "failed": "#D55E00",
+    "replies": "#CC79A7",
+    "opens": "#E69F00",  # link clicks (links app)
+    "unique": "#0072B2",
+    "bots": "#999999",
+}
 MUTED = "#6c757d"  # Bootstrap's secondary text: axis labels
 BAR = "#0d6efd"
 LIMIT = "#dc3545"

@@ -6,6 +6,7 @@ from django import forms
 
 from sms.encoding import MAX_LENGTH
 from sms.phone import InvalidNumber, normalise
+from sms.queueing import LINK_PLACEHOLDER, link_problem, sample_link
 
 SEGMENT_COUNTER = """
 <div class="small text-muted mb-3" style="margin-top: -.75rem" id="segment-counter" aria-live="polite">
@@ -24,14 +25,40 @@ class ComposeForm(forms.Form):
         max_length=MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5, "data-segment-counter": "#segment-counter"}),
     )
+    link_url = forms.URLField(
+        label="Link target",
+        max_length=1000,
+        required=False,
+        assume_scheme="https",
+        help_text="Where {link} in the text takes the recipient (their own short link; clicks are counted)",
+    )
     sender = forms.CharField(max_length=20, required=False, help_text="Optional sender id or number")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The counter counts {link} as long as the real link will be.
+        self.fields["content"].widget.attrs["data-link-sample"] = sample_link()
         self.helper = FormHelper()
         self.helper.form_id = "compose-form"
-        self.helper.layout = Layout("recipient", "content", HTML(SEGMENT_COUNTER), "sender")
+        self.helper.layout = Layout("recipient", "content", HTML(SEGMENT_COUNTER), "link_url", "sender")
         self.helper.add_input(Submit("send", "Send now"))
+
+    def clean(self):
+        data = super().clean()
+        content, url = data.get("content", ""), data.get("link_url", "")
+        if LINK_PLACEHOLDER in content:
+            problem = link_problem({"url": url}) if url else "The text holds {link}: give the link target."
+            if problem:
+                self.add_error("link_url", problem)
+        elif url:
+            self.add_error("content", "Put {link} in the text where the link should go.")
+        return data
+
+    @property
+    def link(self) -> dict | None:
+        """The link target to pass as ``extra_data["link"]``, if the text has one."""
+        url = self.cleaned_data.get("link_url")
+        return {"url": url} if url else None
 
     def clean_recipient(self):
         raw = self.cleaned_data["recipient"]

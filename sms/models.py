@@ -517,5 +517,12 @@ class AbstractSMSTemplate(models.Model):
 
         return {field for _, field, _, _ in string.Formatter().parse(self.body) if field}
 
+    def link_target(self) -> dict | None:
+        """Where ``{link}`` in this template takes the recipient (``{"url": ...}`` or
+        ``{"view": "dotted.path"}``), or None. Override in the template model."""
+        return None
+
     def render(self, context_data: dict) -> str:
-        return self.body.format_map(_SafeFormat({k: ("" if v is None else v) for k, v in context_data.items()}))
+        """``body`` filled with ``context_data``; ``{link}`` stays for the queue to fill in."""
+        values = {"link": "{link}", **{k: ("" if v is None else v) for k, v in context_data.items()}}
+        return self.body.format_map(_SafeFormat(values))

@@ -4,21 +4,70 @@ Every text, whatever created it (``sms.api.send``, a campaign fan-out, a follow-
 auto-reply), goes through ``queue_messages``: the number is normalised to E.164, the content
 transliterated when settings ask, encoding and segments computed, and the organisation-wide
 opt-out list checked. A refused text is still stored, with its reason, so staff can see why.
+
+A text whose content holds ``{link}`` is handed, just before it is stored, to the link hook
+named by ``SMS_LINK_HOOK`` (the links app's by default): the core only knows its shape
+(``LinkHook`` below). The hook swaps the placeholder for a per-recipient URL, or refuses the
+text with the reason: a text never leaves with a broken link.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from sms.bulk import create_rows, insert_rows
 from sms.encoding import segment_info, to_gsm7
 from sms.models import ConsentEvent, Contact, OutboundMessage, State, StatusChange
 from sms.phone import InvalidNumber, normalise
 from sms.search import fold
+
+#: Where a text gets its per-recipient link; ``extra_data["link"]`` names the target.
+LINK_PLACEHOLDER = "{link}"
+
+
+class LinkHook(Protocol):
+    """What ``SMS_LINK_HOOK`` names (an object, e.g. ``links.hook.link_hook``)."""
+
+    def __call__(self, messages: list[OutboundMessage]) -> Callable[[], None] | None:
+        """Called inside the batch's transaction with the built, unsaved WAITING texts whose
+        content holds ``{link}``: replace the placeholder (and recount segments) or refuse the
+        text (``state``/``error``). The callable returned, if any, runs in the same transaction
+        once the rows are stored (they have their primary keys then)."""
+
+    def problem(self, target: object) -> str:
+        """Why a text with ``extra_data["link"] = target`` cannot get a link now ("" if it can)."""
+
+    def sample_url(self) -> str:
+        """A URL exactly as long as the real ones, to count segments before sending."""
+
+
+@cache
+def _hook(path: str) -> LinkHook:
+    return import_string(path)
+
+
+def link_hook() -> LinkHook | None:
+    path = getattr(settings, "SMS_LINK_HOOK", "")
+    return _hook(path) if path else None
+
+
+def link_problem(target: object) -> str:
+    """Why a ``{link}`` text with this target would be refused ("" if it would get its link)."""
+    hook = link_hook()
+    return hook.problem(target) if hook else "No link hook is configured (SMS_LINK_HOOK is empty)"
+
+
+def sample_link() -> str:
+    """A stand-in for ``{link}`` of the real length ("" when links cannot be made)."""
+    hook = link_hook()
+    return hook.sample_url() if hook else ""
 
 
 def build_message(
@@ -63,7 +112,10 @@ def queue_messages(messages: list[OutboundMessage], *, batch_size: int = 2000) -
                     opt_out_reason = contact[2]
                     message.state = State.REFUSED
                     message.error = "Recipient opted out" + (f": {opt_out_reason}" if opt_out_reason else "")
+            after_store = _attach_links(chunk)
             created = create_rows(chunk)
+            if after_store is not None:
+                after_store()
             insert_rows([StatusChange(message=m, state=m.state, at=now, note=m.error[:500]) for m in created])
         stored.extend(created)
     if any(m.state == State.WAITING for m in stored):
@@ -71,6 +123,19 @@ def queue_messages(messages: list[OutboundMessage], *, batch_size: int = 2000) -
 
         kick_dispatcher()
     return stored
+
+
+def _attach_links(messages: list[OutboundMessage]) -> Callable[[], None] | None:
+    wanting = [m for m in messages if m.state == State.WAITING and LINK_PLACEHOLDER in m.content]
+    if not wanting:
+        return None
+    hook = link_hook()
+    if hook is None:
+        for message in wanting:
+            message.state = State.REFUSED
+            message.error = "The text holds {link} but no link hook is configured (SMS_LINK_HOOK)"
+        return None
+    return hook(wanting)
 
 
 def _confirms(message: OutboundMessage, contact: tuple | None) -> bool:

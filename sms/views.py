@@ -60,8 +60,9 @@ def compose(request):
     form = ComposeForm(request.POST or None, initial={"recipient": request.GET.get("to", "")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        link = {"extra_data": {"link": form.link}} if form.link else {}
         message = api.send(
-            data["recipient"], data["content"], tag="manual", send_immediately=True, sender=data["sender"]
+            data["recipient"], data["content"], tag="manual", send_immediately=True, sender=data["sender"], **link
         )
         level = messages.ERROR if message.state in (State.REFUSED, State.ERROR) else messages.SUCCESS
         messages.add_message(request, level, f"Text to {message.recipient}: {message.get_state_display()}.")

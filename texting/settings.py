@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "campaigns",
     "replies",
     "modems",
+    "links",
 ]
 
 MIDDLEWARE = [
@@ -184,6 +185,7 @@ LOGGING = {
         "campaigns": {"level": env("LOG_LEVEL", "INFO")},
         "replies": {"level": env("LOG_LEVEL", "INFO")},
         "modems": {"level": env("LOG_LEVEL", "INFO")},
+        "links": {"level": env("LOG_LEVEL", "INFO")},
     },
 }
 
@@ -252,6 +254,17 @@ SMSBROADCAST_API_URL = env("SMSBROADCAST_API_URL", "https://api.smsbroadcast.com
 SMSBROADCAST_WEBHOOK_SECRET = env("SMSBROADCAST_WEBHOOK_SECRET")
 
 SMS_GATEWAY_TIMEOUT_SECONDS = env_float("SMS_GATEWAY_TIMEOUT_SECONDS", 15.0)
+
+# --- Per-recipient links (links app) -------------------------------------------------------
+
+# What sms.queueing calls to turn {link} into each recipient's SMS_PUBLIC_URL/l/<token> when a
+# text is queued (empty: texts holding {link} are refused). Links need SMS_PUBLIC_URL.
+SMS_LINK_HOOK = env("SMS_LINK_HOOK", "links.hook.link_hook")
+# Days a link keeps working after its text was queued (0: forever).
+LINKS_EXPIRE_AFTER_DAYS = env_int("LINKS_EXPIRE_AFTER_DAYS", 90)
+# More user-agent substrings to count as link-preview bots, comma-separated (the common
+# fetchers - WhatsApp, facebookexternalhit, Twitterbot, Slackbot... - are known already).
+LINKS_BOT_USER_AGENTS = env_list("LINKS_BOT_USER_AGENTS", "")
 
 # --- Campaigns (campaigns app) -----------------------------------------------------------
 

@@ -14,4 +14,5 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("replies/", include("replies.urls")),
     path("modems/", include("modems.urls")),
+    path("l/", include("links.urls")),  # public: per-recipient links opened by the recipients
 ]

@@ -51,8 +51,11 @@
     var counter = document.querySelector(textarea.dataset.segmentCounter);
     if (!counter) return;
     function field(name) { return counter.querySelector('[data-count="' + name + '"]'); }
+    // {link} costs what the recipient's real link will (the form gives a URL of that length).
+    var linkSample = textarea.dataset.linkSample || "";
     function update() {
-      var info = segmentInfo(textarea.value);
+      var value = linkSample ? textarea.value.split("{link}").join(linkSample) : textarea.value;
+      var info = segmentInfo(value);
       field("characters").textContent = info.characters;
       field("encoding").textContent = info.encoding === "gsm7" ? "GSM-7" : "UCS-2 (unicode)";
       field("segments").textContent = info.segments;

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["sms", "campaigns", "replies", "modems", "texting"]
+APPS = ["sms", "campaigns", "replies", "modems", "links", "texting"]
 COMMANDS = sorted(
     path.stem
     for app in APPS

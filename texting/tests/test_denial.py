@@ -15,6 +15,7 @@ PUBLIC = {
     "login/",
     "sms/inbound/<slug:backend>/",  # gateway webhooks: authenticated by signature or shared secret
     "sms/status/<slug:backend>/",
+    "l/<path:token>",  # per-recipient links: the token is the credential; reveals nothing else
 }
 # Django's admin has its own login; a non-staff user must be able to log out.
 SKIPPED_NAMESPACES = {"admin"}

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0003_seed_greeting_rules'),
+        ('campaigns', '0004_template_link_url'),
     ]
 
     operations = [

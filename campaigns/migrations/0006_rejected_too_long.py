@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0004_states_aborted_nothing_to_send'),
+        ('campaigns', '0005_states_aborted_nothing_to_send'),
     ]
 
     operations = [
