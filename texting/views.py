@@ -5,6 +5,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from campaigns.control import refresh_states
 from campaigns.models import Campaign
 from replies.models import Reply
 from sms import stats
@@ -13,6 +14,7 @@ from sms.models import InboundMessage
 
 
 def dashboard(request):
+    refresh_states()  # the campaigns listed read Completed as soon as their last text is final
     dates, series = stats.daily(days=14)
     context = {
         "today": stats.today(),

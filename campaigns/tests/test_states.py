@@ -73,3 +73,14 @@ def test_the_list_sent_column_counts_delivered_texts(staff_client):
     row = next(c for c in response.context["campaigns"] if c.pk == campaign.pk)
     assert (row.total, row.n_sent, row.n_delivered, row.n_pending) == (4, 3, 1, 1)
     assert f'<tr data-campaign="{campaign.pk}">' in response.content.decode()
+
+
+def test_the_dashboard_shows_a_finished_campaign_completed(staff_client):
+    make_template()
+    campaign, _ = create_campaign(name="Done", source="manual", rows=numbers(2))
+    dispatch()
+    for message in OutboundMessage.objects.all():
+        message.mark_delivered()
+    staff_client.get("/")
+    campaign.refresh_from_db()
+    assert campaign.state == Campaign.State.COMPLETED
