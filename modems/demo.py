@@ -27,7 +27,12 @@ def load(stdout) -> None:
     Network.objects.create(name="O2 UK", kind=Network.Kind.OPERATOR, carrier_names="O2", mcc_mnc="23410")
     gateway = Network.objects.create(name="Simulated gateway", kind=Network.Kind.GATEWAY)
     account = SimCard.objects.create(
-        network=gateway, name="Demo gateway account", backend="simulated", daily_limit=500, priority=1
+        network=gateway,
+        name="Demo gateway account",
+        backend="simulated",
+        daily_limit=500,
+        priority=1,
+        low_balance_threshold=50,  # above the demo credit: the dashboard shows its warning
     )
     SimCard.objects.create(
         network=vodafone,
@@ -37,6 +42,9 @@ def load(stdout) -> None:
         daily_limit=200,
         active=False,
     )
+    from modems.balances import check_balance
+
+    check_balance(account)
     stdout.write(f"modems: 3 networks, 2 SIMs ({account}: a simulated gateway account; an inactive modem)")
 
 

@@ -57,6 +57,7 @@ class SimCardForm(forms.ModelForm):
             "daily_limit",
             "priority",
             "active",
+            "low_balance_threshold",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -119,3 +120,15 @@ class SimCardForm(forms.ModelForm):
         self.instance.device = self.cleaned_data.get("device", "") or ""
         self.instance.pin_env = self.cleaned_data.get("pin_env", "") or ""
         super()._post_clean()
+
+
+class TestTextForm(forms.Form):
+    """The number a route's test text goes to (typed in by staff on the route page)."""
+
+    recipient = forms.CharField(label="Send a test text to", max_length=30)
+
+    def clean_recipient(self):
+        try:
+            return normalise(self.cleaned_data["recipient"])
+        except InvalidNumber as exc:
+            raise forms.ValidationError(str(exc)) from None

@@ -109,6 +109,12 @@ class SimCardQuerySet(models.QuerySet):
     def modems(self):
         return self.exclude(device="")
 
+    def low_on_balance(self):
+        """Active gateway accounts whose last known balance is below their threshold."""
+        return self.active().filter(
+            balance__isnull=False, low_balance_threshold__isnull=False, balance__lt=F("low_balance_threshold")
+        )
+
     def with_today(self, day: date | None = None):
         """Annotate ``sent_today`` (0 when there is no row yet): one query for a list page."""
         day = day or timezone.localdate()
@@ -169,6 +175,18 @@ class SimCard(models.Model):
     #: The SIM refused the PIN: it is not entered again until staff save the SIM (three wrong
     #: PINs would block the SIM until its PUK is entered).
     pin_refused = models.BooleanField(default=False, editable=False)
+    # A gateway account's credit, as its provider's balance API said last time (modems.balances).
+    balance = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    balance_currency = models.CharField(max_length=10, blank=True)
+    balance_checked_at = models.DateTimeField(null=True, blank=True)
+    balance_error = models.CharField(max_length=500, blank=True)
+    low_balance_threshold = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Warn on the dashboard when the account's balance falls below this (empty: never)",
+    )
 
     objects = SimCardQuerySet.as_manager()
 
@@ -286,6 +304,14 @@ class SimCard(models.Model):
                 "imei",
                 "imsi",
             ]
+        )
+
+    @property
+    def is_low_on_balance(self) -> bool:
+        return (
+            self.balance is not None
+            and self.low_balance_threshold is not None
+            and self.balance < self.low_balance_threshold
         )
 
     def daily_counts(self, *, days: int = 30, today: date | None = None) -> list[tuple[date, int]]:

@@ -17,3 +17,11 @@ def read_in() -> str:
 def modem_status() -> str:
     """``modem_status``: SIM status, signal and registration of every active modem."""
     return str(reading.check_all())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def check_balances() -> str:
+    """``check_balances``: each gateway account's remaining credit, from its provider."""
+    from modems import balances
+
+    return str(balances.check_balances())

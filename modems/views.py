@@ -5,7 +5,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from modems.forms import NetworkForm, SimCardForm
+from modems import balances, route_page
+from modems.forms import NetworkForm, SimCardForm, TestTextForm
 from modems.models import Network, SimCard
 from modems.reading import check_status
 from modems.tables import NetworkTable, SimCardTable
@@ -27,15 +28,57 @@ def sim_detail(request, pk):
         "sim": sim,
         "chart": bar_chart(days, limit=sim.daily_limit, label=f"SMS parts sent per day, last {len(days)} days"),
         "sent_today": days[-1][1],
-        # The dashboard counts texts, the allowance counts parts: show both so they can be compared.
-        "texts_today": sim.outbound_messages.filter(sent_at__date=timezone.localdate()).count(),
         "sent_30_days": sum(count for _, count in days),
         "credentials": [
             (option, name, name not in sim.missing_credentials()) for option, name in sim.credentials_env.items()
         ],
         "recent": sim.outbound_messages.order_by("-created_at")[:10],
     }
+    if not sim.is_modem:
+        context.update(
+            route=route_page.figures(sim),
+            has_balance_api=balances.has_balance_api(sim),
+            test_form=TestTextForm(),
+        )
+    # The dashboard counts texts, the allowance counts parts: show both so they can be compared.
+    route = context.get("route")
+    today = sim.outbound_messages.filter(sent_at__date=timezone.localdate())
+    context["texts_today"] = route.today_sent if route else today.count()
     return render(request, "modems/sim_detail.html", context)
+
+
+@require_POST
+def sim_balance(request, pk):
+    """Ask the gateway for this account's balance now."""
+    sim = get_object_or_404(SimCard, pk=pk)
+    if not balances.has_balance_api(sim):
+        messages.info(request, "This route's provider has no balance API.")
+    elif balances.check_balance(sim):
+        messages.success(request, f"Balance: {sim.balance.normalize():f} {sim.balance_currency}".strip())
+    else:
+        messages.error(request, f"The balance check failed: {sim.balance_error}")
+    return redirect(sim)
+
+
+@require_POST
+def sim_test_text(request, pk):
+    """Send a test text through this route to a number typed in."""
+    sim = get_object_or_404(SimCard, pk=pk)
+    form = TestTextForm(request.POST)
+    if sim.is_modem or not form.is_valid():
+        for error in form.errors.get("recipient", ["Test texts are for gateway accounts."]):
+            messages.error(request, error)
+        return redirect(sim)
+    message = route_page.send_test_text(sim, form.cleaned_data["recipient"], user=request.user)
+    if message.sim_id != sim.pk:
+        messages.warning(
+            request, f"This route could not take the test text now; it is {message.get_state_display().lower()}."
+        )
+    elif message.error:
+        messages.error(request, f"Test text {message.get_state_display().lower()}: {message.error}")
+    else:
+        messages.success(request, f"Test text {message.get_state_display().lower()} to {message.recipient}.")
+    return redirect(message)
 
 
 def sim_create(request):

@@ -3,6 +3,7 @@ from django.contrib import admin
 from sms.models import (
     ConsentEvent,
     Contact,
+    GatewayInboundPart,
     InboundMessage,
     OutboundMessage,
     PendingOptOut,
@@ -87,6 +88,15 @@ class StatusChangeAdmin(admin.ModelAdmin):
 class RelatedObjectAdmin(admin.ModelAdmin):
     list_display = ["message", "content_type", "object_id"]
     raw_id_fields = ["message"]
+
+
+@admin.register(GatewayInboundPart)
+class GatewayInboundPartAdmin(admin.ModelAdmin):
+    """Parts of long texts a gateway delivered piecewise, waiting for their siblings."""
+
+    list_display = ["pk", "backend", "sender", "concat_ref", "seq", "total", "assembled", "first_seen_at"]
+    list_filter = ["backend", "assembled"]
+    search_fields = ["sender", "external_id", "concat_ref"]
 
 
 @admin.register(PendingOptOut)

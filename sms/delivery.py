@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from sms.backends import BackendError, get_backend
+from sms.backends.parts import flush_stale_parts
 from sms.models import OutboundMessage, State
 from sms.receiving import apply_status_report, store_inbound
 
@@ -30,6 +31,8 @@ class DeliverySummary:
 
 def check_delivery(*, max_age_days: int = 7, chunk: int = 100, progress=None) -> DeliverySummary:
     summary = DeliverySummary()
+    # Long inbound texts whose parts stopped coming are stored now, with markers (sms.backends.parts).
+    summary.replies += flush_stale_parts()
     since = timezone.now() - timedelta(days=max_age_days)
     for slug in settings.SMS_BACKENDS:
         backend = get_backend(slug)

@@ -526,3 +526,32 @@ class AbstractSMSTemplate(models.Model):
         """``body`` filled with ``context_data``; ``{link}`` stays for the queue to fill in."""
         values = {"link": "{link}", **{k: ("" if v is None else v) for k, v in context_data.items()}}
         return self.body.format_map(_SafeFormat(values))
+
+
+class GatewayInboundPart(models.Model):
+    """One part of a long text a gateway delivers in pieces (Vonage's concat-ref/part/total),
+    kept until all its parts are here (``sms.backends.parts``). The whole text's id derives
+    from its first part's, so it is stored once however often the last part comes; parts of a
+    stored text are marked ``assembled`` and kept a while, so a part delivered again (same
+    part id) is recognised."""
+
+    backend = models.CharField(max_length=50)
+    sender = models.CharField(max_length=20)
+    recipient = models.CharField(max_length=20, blank=True)
+    concat_ref = models.CharField(max_length=50)
+    total = models.PositiveSmallIntegerField()
+    seq = models.PositiveSmallIntegerField()
+    content = models.TextField(blank=True)
+    external_id = models.CharField(max_length=100, help_text="The gateway's id of this part")
+    received_at = models.DateTimeField(default=timezone.now)
+    first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    raw = models.JSONField(default=dict, blank=True)
+    assembled = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["backend", "sender", "concat_ref", "seq"]
+        constraints = [models.UniqueConstraint(fields=["backend", "external_id"], name="sms_gateway_part_once")]
+        indexes = [models.Index(fields=["backend", "sender", "concat_ref"], name="sms_gateway_part_group")]
+
+    def __str__(self):
+        return f"{self.backend} {self.sender} ref {self.concat_ref}: {self.seq}/{self.total}"

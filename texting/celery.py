@@ -28,6 +28,7 @@ app.conf.beat_schedule = {
     "check-delivery": {"task": "sms.tasks.check_delivery", "schedule": 600.0},
     "read-in": {"task": "modems.tasks.read_in", "schedule": crontab(minute="*")},
     "modem-status": {"task": "modems.tasks.modem_status", "schedule": crontab(minute="*/15")},
+    "check-balances": {"task": "modems.tasks.check_balances", "schedule": crontab(minute="7", hour="*")},
     "train-classifier": {
         "task": "replies.tasks.train_classifier",
         "schedule": crontab(minute="30", hour="3"),

@@ -255,6 +255,75 @@ SMSBROADCAST_WEBHOOK_SECRET = env("SMSBROADCAST_WEBHOOK_SECRET")
 
 SMS_GATEWAY_TIMEOUT_SECONDS = env_float("SMS_GATEWAY_TIMEOUT_SECONDS", 15.0)
 
+# --- Provider backends: SNS, Vonage, Plivo, Clickatell Platform, ATS, SMS Operator (issue 14) ---
+SMS_BACKENDS.update(
+    {
+        "sns": "sms.backends.sns.SNSBackend",
+        "vonage": "sms.backends.vonage.VonageBackend",
+        "plivo": "sms.backends.plivo.PlivoBackend",
+        "clickatell_platform": "sms.backends.clickatell_platform.ClickatellPlatformBackend",
+        "ats": "sms.backends.ats.ATSBackend",
+        "smsoperator": "sms.backends.smsoperator.SMSOperatorBackend",
+    }
+)
+# Parts of a long text a gateway delivers piece by piece wait this long for their siblings.
+SMS_INBOUND_PART_MAX_AGE_HOURS = env_int("SMS_INBOUND_PART_MAX_AGE_HOURS", 24)
+# Prefix of our reference at gateways that take our id ("uniq"; pymess's UNIQ_PREFIX), so two
+# installations sharing one account never mix their texts up.
+SMS_UNIQ_PREFIX = env("SMS_UNIQ_PREFIX", "texting")
+
+# Amazon SNS. Credentials: SNS_ACCESS_KEY_ID / SNS_SECRET_ACCESS_KEY, else boto3's own chain
+# (AWS_* variables, an instance role). SNS_ENDPOINT_URL: tests only (moto's server).
+SNS_REGION = env("SNS_REGION", "eu-west-1")
+SNS_ACCESS_KEY_ID = env("SNS_ACCESS_KEY_ID")
+SNS_SECRET_ACCESS_KEY = env("SNS_SECRET_ACCESS_KEY")
+SNS_ENDPOINT_URL = env("SNS_ENDPOINT_URL")
+# Transactional or Promotional; texts whose tag is in SNS_PROMOTIONAL_TAGS go Promotional.
+SNS_SMS_TYPE = env_choice("SNS_SMS_TYPE", "Transactional", {"Transactional", "Promotional"})
+SNS_PROMOTIONAL_TAGS = env_list("SNS_PROMOTIONAL_TAGS", "campaign")
+SNS_SENDER_ID = env("SNS_SENDER_ID")
+SNS_ORIGINATION_NUMBER = env("SNS_ORIGINATION_NUMBER")
+SNS_MAX_PRICE = env("SNS_MAX_PRICE")  # USD per text, e.g. 0.50; empty: no cap
+# Topics whose notifications are accepted as inbound texts (comma-separated ARNs): the webhook
+# is live once this is set. Signing certificates must come from a URL matching the pattern.
+SNS_INBOUND_TOPIC_ARNS = env_list("SNS_INBOUND_TOPIC_ARNS")
+SNS_CERT_URL_PATTERN = env("SNS_CERT_URL_PATTERN", r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+
+VONAGE_API_KEY = env("VONAGE_API_KEY")
+VONAGE_API_SECRET = env("VONAGE_API_SECRET")
+VONAGE_FROM_NUMBER = env("VONAGE_FROM_NUMBER")
+# Signed webhooks: the signature secret and method set in the Vonage dashboard. Without a
+# signature secret, webhooks need VONAGE_WEBHOOK_SECRET (?secret=...).
+VONAGE_SIGNATURE_SECRET = env("VONAGE_SIGNATURE_SECRET")
+VONAGE_SIGNATURE_METHOD = env_choice(
+    "VONAGE_SIGNATURE_METHOD", "md5hash", {"md5hash", "md5", "sha1", "sha256", "sha512"}
+)
+VONAGE_WEBHOOK_SECRET = env("VONAGE_WEBHOOK_SECRET")
+VONAGE_API_BASE = env("VONAGE_API_BASE")  # tests only; empty = rest.nexmo.com
+
+PLIVO_AUTH_ID = env("PLIVO_AUTH_ID")
+PLIVO_AUTH_TOKEN = env("PLIVO_AUTH_TOKEN")  # also checks X-Plivo-Signature-V3 on webhooks
+PLIVO_FROM_NUMBER = env("PLIVO_FROM_NUMBER")
+PLIVO_POWERPACK_UUID = env("PLIVO_POWERPACK_UUID")
+PLIVO_API_BASE = env("PLIVO_API_BASE")  # tests only; empty = api.plivo.com
+
+CLICKATELL_PLATFORM_API_KEY = env("CLICKATELL_PLATFORM_API_KEY")
+CLICKATELL_PLATFORM_FROM_NUMBER = env("CLICKATELL_PLATFORM_FROM_NUMBER")
+CLICKATELL_PLATFORM_WEBHOOK_SECRET = env("CLICKATELL_PLATFORM_WEBHOOK_SECRET")
+CLICKATELL_PLATFORM_API_BASE = env("CLICKATELL_PLATFORM_API_BASE")  # tests only
+
+ATS_USERNAME = env("ATS_USERNAME")
+ATS_PASSWORD = env("ATS_PASSWORD")
+ATS_URL = env("ATS_URL", "https://fik.atspraha.cz/gwfcgi/XMLServerWrapper.fcgi")
+ATS_SENDER = env("ATS_SENDER")  # the sender number ATS assigned to the account
+ATS_PROJECT_KEYWORD = env("ATS_PROJECT_KEYWORD")
+ATS_TEXTID = env("ATS_TEXTID")
+ATS_VALIDITY_MINUTES = env_int("ATS_VALIDITY_MINUTES", 60)
+
+SMSOPERATOR_USERNAME = env("SMSOPERATOR_USERNAME")
+SMSOPERATOR_PASSWORD = env("SMSOPERATOR_PASSWORD")
+SMSOPERATOR_URL = env("SMSOPERATOR_URL", "https://www.sms-operator.cz/webservices/webservice.aspx")
+
 # --- Per-recipient links (links app) -------------------------------------------------------
 
 # What sms.queueing calls to turn {link} into each recipient's SMS_PUBLIC_URL/l/<token> when a

@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from campaigns.control import refresh_states
 from campaigns.models import Campaign
+from modems.models import SimCard
 from replies.models import Reply
 from sms import stats
 from sms.charts import line_chart
@@ -22,6 +23,7 @@ def dashboard(request):
         "recent_inbound": InboundMessage.objects.select_related("contact", "in_reply_to")[:8],
         "needs_review": Reply.objects.filter(needs_review=True).count(),
         "campaigns": Campaign.objects.with_counts().exclude(state=Campaign.State.ABORTED)[:5],
+        "low_balance": list(SimCard.objects.low_on_balance()[:10]),
     }
     return render(request, "dashboard.html", context)
 

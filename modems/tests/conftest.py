@@ -14,3 +14,12 @@ def _quick_modems(settings):
 def modem_sim():
     with ModemSimulator() as sim:
         yield sim
+
+
+@pytest.fixture
+def fake_gateway():
+    """A real HTTP server on 127.0.0.1 standing in for a gateway account's provider."""
+    from sms.fake_http import FakeHTTPServer
+
+    with FakeHTTPServer() as gateway:
+        yield gateway

@@ -179,6 +179,10 @@ class ClickatellBackend(SessionMixin, BaseBackend):
                 logger.info("Clickatell querymsg for %s: %s", message.external_id, body[:200])
         return reports
 
+    def get_balance(self) -> tuple[float, str]:
+        """The account's credit, in Clickatell credits (not a currency)."""
+        return self.balance(), "credits"
+
     def balance(self) -> float:
         """The account's credit (``/http/getbalance`` answers ``Credit: 12.5``)."""
         body = self._command("getbalance", {})

@@ -38,6 +38,17 @@ def _digest(message) -> int:
 class SimulatedBackend(BaseBackend):
     slug = "simulated"
     name = "Simulated network (demo)"
+    #: The demo account's credit: this much, less DEMO_PRICE per text it has sent.
+    DEMO_CREDIT = 40.0
+    DEMO_PRICE = 0.04
+
+    def get_balance(self) -> tuple[float, str]:
+        """A demo balance that goes down as the demo sends (the route page and its warning)."""
+        from sms.models import OutboundMessage
+
+        sent = OutboundMessage.objects.filter(backend=self.slug).exclude(sent_at=None).count()
+        return max(self.DEMO_CREDIT - self.DEMO_PRICE * sent, 0.0), "EUR"
+
     supports_state_check = True
     deduplicates_on_reference = True
 

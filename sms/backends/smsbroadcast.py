@@ -112,6 +112,24 @@ class SMSBroadcastBackend(SessionMixin, BaseBackend):
             return [SendResult(message=m, error=exc) for m in messages]
         return self._match_lines(messages, response.text, sender)
 
+    def get_balance(self) -> tuple[float, str]:
+        """``action=balance`` of the Advanced HTTP API: ``OK: <credits>`` or ``ERROR: <reason>``."""
+        params = {
+            "username": gateway_option(self, "username"),
+            "password": gateway_option(self, "password"),
+            "action": "balance",
+        }
+        response = call(self.session, "POST", gateway_option(self, "api_url"), gateway="SMS Broadcast", data=params)
+        body = response.text.strip()
+        if response.status_code == 200 and body.upper().startswith("OK:"):
+            try:
+                return float(body.split(":", 1)[1].strip()), "credits"
+            except ValueError:
+                pass
+        if body.upper().startswith("ERROR:"):
+            raise _error(body.split(":", 1)[1].strip())
+        raise BackendError(f"SMS Broadcast: unexpected balance answer (HTTP {response.status_code}) {body[:80]!r}")
+
     def _match_lines(self, messages, body: str, sender: str) -> list[SendResult]:
         pending = list(messages)
         results: list[SendResult] = []

@@ -227,6 +227,19 @@ class TwilioBackend(BaseBackend):
             )
         return reports
 
+    def get_balance(self) -> tuple[float, str]:
+        """The account's Balance resource (``GET Accounts/{sid}/Balance.json``)."""
+        try:
+            fetched = self.client.api.v2010.accounts(gateway_option(self, "account_sid")).balance.fetch()
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise error_from_twilio(exc, self.client.http_client.last_headers) from exc
+        except (requests.RequestException, TwilioException, ValueError) as exc:
+            raise BackendError(f"Twilio: balance check failed ({exc.__class__.__name__})") from exc
+        try:
+            return float(fetched.balance), fetched.currency or ""
+        except (TypeError, ValueError):
+            raise BackendError(f"Twilio: unreadable balance {fetched.balance!r}") from None
+
     # --- Webhooks ----------------------------------------------------------------------------
 
     def authenticate_webhook(self, request) -> None:

@@ -200,6 +200,15 @@ class SMSBroadcastHarness(Harness):
 HARNESSES = [ConsoleHarness, LocmemHarness, SimulatedHarness, TwilioHarness, ClickatellHarness, SMSBroadcastHarness]
 
 
+def _provider_harnesses():
+    from sms.tests.contract_providers import PROVIDER_HARNESSES
+
+    return PROVIDER_HARNESSES
+
+
+HARNESSES += _provider_harnesses()
+
+
 @pytest.fixture(params=HARNESSES, ids=lambda cls: cls.slug)
 def harness(request, settings, fake_gateway):
     harness = request.param()

@@ -37,6 +37,7 @@ TASK_OF_COMMAND = {
     "recover_inbound": "sms.tasks.recover_inbound",
     "read_in": "modems.tasks.read_in",
     "modem_status": "modems.tasks.modem_status",
+    "check_balances": "modems.tasks.check_balances",
     "train_classifier": "replies.tasks.train_classifier",
     "pull_campaign": "campaigns.tasks.pull_campaign",
     "send_followups": "campaigns.tasks.send_followups",

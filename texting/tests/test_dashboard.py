@@ -78,8 +78,9 @@ def test_dashboard_query_count_is_pinned(staff_client, django_assert_num_queries
         message = create_message(f"+4479111{i:05d}")
         create_inbound(message.recipient, f"reply {i}", external_id=f"r{i}")
     # session, user, today's aggregate, replies today, 4 daily series, latest replies,
-    # replies to sort, latest campaigns; 3 for refresh_states (a finished campaign reads Completed)
-    with django_assert_num_queries(14):
+    # replies to sort, latest campaigns, gateway accounts low on balance; 3 for refresh_states
+    # (a finished campaign reads Completed)
+    with django_assert_num_queries(15):
         staff_client.get("/")
 
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sms', '0003_inbound_pipeline_state'),
+        ('sms', '0004_gateway_inbound_parts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -20,7 +20,7 @@ def fill_search_names(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sms', '0005_states_aborted_nothing_to_send'),
+        ('sms', '0006_states_aborted_nothing_to_send'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('modems', '0003_modem_identity_and_read_outcome'),
+        ('modems', '0004_sim_balances'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sms', '0004_pending_opt_out_and_corrections'),
+        ('sms', '0005_pending_opt_out_and_corrections'),
     ]
 
     operations = [
