@@ -70,12 +70,18 @@ def refresh_states(*, now: datetime | None = None) -> dict[str, int]:
         .filter(Q(recipients__isnull=False) | Q(rejected_rows__isnull=False))
         .distinct()
     )
-    done = Campaign.objects.filter(pk__in=list(completed.values_list("pk", flat=True))).update(
-        state=Campaign.State.COMPLETED, finished_at=now
+    ids = list(completed.values_list("pk", flat=True))
+    sent_something = OutboundMessage.objects.filter(campaign=OuterRef("pk"))
+    empty = Campaign.objects.filter(pk__in=ids).exclude(Exists(sent_something))
+    empty.update(state=Campaign.State.NOTHING_TO_SEND, finished_at=now)
+    done = (
+        Campaign.objects.filter(pk__in=ids)
+        .exclude(state=Campaign.State.NOTHING_TO_SEND)
+        .update(state=Campaign.State.COMPLETED, finished_at=now)
     )
     # A text claimed while its campaign was being aborted is deferred, not refused, by the
     # router: refuse it now.
-    refused = OutboundMessage.objects.filter(campaign__state=Campaign.State.ABORTED, state__in=DUE_STATES).refuse(
+    aborted = OutboundMessage.objects.filter(campaign__state=Campaign.State.ABORTED, state__in=DUE_STATES).abort(
         "Campaign aborted"
     )
-    return {"completed": done, "refused": refused}
+    return {"completed": done, "refused": aborted}

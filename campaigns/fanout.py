@@ -32,11 +32,14 @@ from campaigns.models import (
     TAG_FIRST,
     Campaign,
     CampaignGroup,
+    PullRun,
     Recipient,
     RejectedRow,
     Template,
 )
 from campaigns.schedule import next_allowed, zones_and_region
+from links.hook import link_hook
+from sms.encoding import length_error
 from sms.models import Contact, OutboundMessage, State
 from sms.phone import InvalidNumber, normalise
 from sms.queueing import build_message, queue_messages
@@ -127,7 +130,7 @@ def capped_numbers(numbers: list[str], *, now: datetime) -> dict[str, str]:
         OutboundMessage.objects.filter(
             recipient__in=numbers, campaign__isnull=False, created_at__gte=week_ago if per_week else day_ago
         )
-        .exclude(state=State.REFUSED)
+        .exclude(state__in=(State.REFUSED, State.ABORTED))
         .order_by()
         .values("recipient")
         .annotate(day=Count("pk", filter=Q(created_at__gte=day_ago)), week=Count("pk"))
@@ -269,7 +272,19 @@ def fan_out(
 
     if result.queued:
         state = Campaign.State.SCHEDULED if not_before > now else Campaign.State.RUNNING
-        Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.COMPLETED).update(state=state, finished_at=None)
+        Campaign.objects.filter(
+            pk=campaign.pk, state__in=[Campaign.State.COMPLETED, Campaign.State.NOTHING_TO_SEND]
+        ).update(state=state, finished_at=None)
+    elif (
+        not OutboundMessage.objects.filter(campaign=campaign).exists()
+        and not campaign.pulls.filter(state__in=[PullRun.State.QUEUED, PullRun.State.RUNNING]).exists()
+    ):
+        # Every row rejected: nothing will ever go out, so it is not "Running" (its rejected rows
+        # stay to be looked at). A later pull into the same campaign opens it again.
+        Campaign.objects.filter(
+            pk=campaign.pk, state__in=[Campaign.State.RUNNING, Campaign.State.SCHEDULED, Campaign.State.PAUSED]
+        ).update(state=Campaign.State.NOTHING_TO_SEND, finished_at=now, paused_reason="")
+        campaign.refresh_from_db(fields=["state", "finished_at"])
     return result
 
 
@@ -314,6 +329,7 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
             )
         )
         messages = []
+        too_long = []
         for row, number in candidates:
             if number not in won:  # a concurrent fan-out got there first
                 reject(row, Reason.DUPLICATE, "queued by a concurrent pull", number)
@@ -328,10 +344,16 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
             send_at, greeting = timing
             name = str(row.name or "").strip()
             context = {**row.extra, "name": name, "greeting": greeting}
+            content = template.render_marketing(context)
+            sized = content.replace("{link}", link_hook.sample_url() or "{link}")  # the tracked link's real length
+            if error := length_error(sized):  # this row's values make it too long (the template itself fits)
+                reject(row, Reason.TOO_LONG, error, number)
+                too_long.append(number)
+                continue
             messages.append(
                 build_message(
                     number,
-                    template.render_marketing(context),
+                    content,
                     name=name,
                     campaign=campaign,
                     template=template,
@@ -342,6 +364,8 @@ def _queue_batch(*, campaign, chunk, groups, now, not_before, paused, greeter, s
                     extra_data=_extra_data(template, group=row.group),
                 )
             )
+        if too_long:  # never texted: a corrected file may text them later in this campaign
+            Recipient.objects.filter(campaign=campaign, number__in=too_long, batch=token).delete()
         stored = queue_messages(messages, batch_size=len(messages) + 1)
         queued = 0
         for message in stored:
@@ -367,11 +391,23 @@ def create_campaign(
     bad_rows: Iterable[BadRow] = (),
     user=None,
     scheduled_for: datetime | None = None,
+    hold_reason: str = "",
 ) -> tuple[Campaign, FanOutResult]:
-    """A campaign made from the dashboard (uploaded file or pasted numbers), fanned out at once."""
+    """A campaign made from the dashboard (uploaded file or pasted numbers), fanned out at once.
+
+    With ``hold_reason`` it is created paused (its texts queued but held) for staff to review.
+    """
     now = timezone.now()
     state = Campaign.State.SCHEDULED if scheduled_for and scheduled_for > now else Campaign.State.RUNNING
+    if hold_reason:
+        state = Campaign.State.PAUSED
     campaign = Campaign.objects.create(
-        name=name, source=source, created_by=user, scheduled_for=scheduled_for, state=state, created_at=now
+        name=name,
+        source=source,
+        created_by=user,
+        scheduled_for=scheduled_for,
+        state=state,
+        created_at=now,
+        paused_reason=hold_reason[:300],
     )
     return campaign, fan_out(campaign=campaign, rows=rows, bad_rows=bad_rows, now=now)

@@ -33,7 +33,7 @@ from sms.models import Contact, InboundMessage, OutboundMessage, State
 from sms.queueing import build_message, queue_messages
 
 SENT_STATES = (State.SENT, State.DELIVERED, State.DEBUG)
-NEVER_LEFT = (State.ERROR, State.ERROR_UPDATE, State.REFUSED, State.UNKNOWN)
+NEVER_LEFT = (State.ERROR, State.ERROR_UPDATE, State.REFUSED, State.UNKNOWN, State.ABORTED)
 
 
 def _reply_model():

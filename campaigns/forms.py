@@ -82,7 +82,9 @@ class ManualCampaignForm(forms.Form):
 
 class UploadForm(forms.Form):
     name = forms.CharField(max_length=200)
-    file = forms.FileField(help_text="CSV (number, name, optional group and extra columns) or JSON like the source")
+    file = forms.FileField(
+        help_text="CSV (number, name, optional group and extra columns), Excel (.xlsx) or JSON like the source"
+    )
     template = forms.ModelChoiceField(
         queryset=Template.objects.filter(is_active=True),
         required=False,
@@ -91,3 +93,9 @@ class UploadForm(forms.Form):
     scheduled_for = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="Empty: now"
     )
+    filename = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, mapping: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if mapping:  # second step: the file was kept on the server, its columns are being mapped
+            self.fields["file"].required = False

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from links.hook import link_hook
+from sms.encoding import length_error
 from sms.models import DUE_STATES, AbstractSMSTemplate, OutboundMessage
 
 #: ``next_attempt_at`` of the queued texts of a paused campaign: the dispatcher never finds
@@ -115,6 +116,12 @@ class Template(AbstractSMSTemplate):
                     f"Unknown placeholder {', '.join('{' + u + '}' for u in sorted(unknown))}: "
                     f"use {', '.join('{' + a + '}' for a in sorted(allowed))} or declare it in extra fields."
                 ]
+        for field in ("body", "followup_body", "followup_alt_body"):
+            if field in errors or not getattr(self, field):
+                continue
+            error = length_error(self.sample_text(getattr(self, field)))
+            if error:
+                errors[field] = [f"{error} That counts the footer and a sample contact."]
         bad_extra = [f for f in self.extra_fields.split(",") if f.strip() and not f.strip().isidentifier()]
         if bad_extra:
             errors["extra_fields"] = ["Extra fields must be plain names separated by commas."]
@@ -123,6 +130,13 @@ class Template(AbstractSMSTemplate):
             errors.setdefault("link_url", []).append(link_problem)
         if errors:
             raise ValidationError(errors)
+
+    def sample_text(self, body: str) -> str:
+        """``body`` as a campaign text to a sample contact (footer included), for length checks."""
+        sample = {field: f"<{field}>" for field in self.allowed_placeholders()}
+        sample.update(name="Monica", greeting="Good afternoon")
+        # {link} at its real length: the tracked link each recipient gets instead.
+        return self.render_marketing(sample, body=body, link=link_hook.sample_url() or "{link}")
 
     # --- sending -------------------------------------------------------------------------
 
@@ -220,30 +234,34 @@ class CampaignQuerySet(models.QuerySet):
 
 def _attach_counts(campaigns: list) -> None:
     from sms import rollups
-    from sms.models import State
+    from sms.models import GONE_OUT_STATES, State
 
+    # n_sent: every text that went out, whatever became of it later (delivered, failed after
+    # sending); n_in_flight: gone out, no delivery report yet (the progress bar's "sent" part).
     buckets = {
-        State.SENT: "n_sent",
-        State.DEBUG: "n_sent",
-        State.DELIVERED: "n_delivered",
-        State.ERROR: "n_failed",
-        State.ERROR_UPDATE: "n_failed",
-        State.UNKNOWN: "n_failed",
-        State.REFUSED: "n_failed",
-        State.WAITING: "n_pending",
-        State.ERROR_RETRY: "n_pending",
-        State.SENDING: "n_pending",
+        State.SENT: ("n_in_flight",),
+        State.DEBUG: ("n_in_flight",),
+        State.DELIVERED: ("n_delivered",),
+        State.ERROR: ("n_failed",),
+        State.ERROR_UPDATE: ("n_failed",),
+        State.UNKNOWN: ("n_failed",),
+        State.REFUSED: ("n_failed",),
+        State.ABORTED: ("n_aborted",),
+        State.WAITING: ("n_pending",),
+        State.ERROR_RETRY: ("n_pending",),
+        State.SENDING: ("n_pending",),
     }
+    names = ("total", "n_sent", "n_in_flight", "n_delivered", "n_failed", "n_aborted", "n_pending", "n_replied")
     pks = [c.pk for c in campaigns]
-    figures = {
-        pk: dict.fromkeys(("total", "n_sent", "n_delivered", "n_failed", "n_pending", "n_replied"), 0) for pk in pks
-    }
+    figures = {pk: dict.fromkeys(names, 0) for pk in pks}
     if pks:
         out = rollups.outbound_counts(by=("campaign_pk", "state"), campaign_pk__in=pks, tag=TAG_FIRST)
         for (pk, state), row in out.items():
             figures[pk]["total"] += row["n"]
-            if state in buckets:
-                figures[pk][buckets[state]] += row["n"]
+            for name in buckets.get(state, ()):
+                figures[pk][name] += row["n"]
+            if state in GONE_OUT_STATES:
+                figures[pk]["n_sent"] += row["n"]
         for (pk,), row in rollups.inbound_counts(by=("campaign_pk",), campaign_pk__in=pks).items():
             figures[pk]["n_replied"] = row["n"]
     for campaign in campaigns:
@@ -257,7 +275,8 @@ class Campaign(models.Model):
         RUNNING = "running", "Running"  # texts are going out
         PAUSED = "paused", "Paused"  # held by staff or by the error-rate guard; see paused_reason
         COMPLETED = "completed", "Completed"  # every text has left (sent, delivered or failed)
-        ABORTED = "aborted", "Aborted"  # stopped for good: texts not yet sent were refused
+        ABORTED = "aborted", "Aborted"  # stopped for good: texts not yet sent were marked aborted
+        NOTHING_TO_SEND = "empty", "Nothing to send"  # every row was rejected: see the rejected rows
 
     class Source(models.TextChoices):
         PULL = "pull", "Data source pull"  # pull_campaign / the "pull now" button
@@ -324,17 +343,18 @@ class Campaign(models.Model):
         return bool(won)
 
     def abort(self, *, reason: str = "Campaign aborted") -> int:
-        """Stop for good: refuse every text not yet claimed. Returns how many were refused."""
+        """Stop for good: every text not yet claimed becomes ABORTED (never sent, not a failure).
+        Returns how many."""
         with transaction.atomic():
             Campaign.objects.filter(pk=self.pk).exclude(state=self.State.COMPLETED).update(
                 state=self.State.ABORTED, paused_reason=reason[:300], finished_at=timezone.now()
             )
-            refused = OutboundMessage.objects.filter(campaign=self, state__in=DUE_STATES).refuse(reason)
+            aborted = OutboundMessage.objects.filter(campaign=self, state__in=DUE_STATES).abort(reason)
             Recipient.objects.filter(campaign=self, followup_at__isnull=True, followup_skipped="").update(
                 followup_skipped="campaign aborted"
             )
         self.refresh_from_db(fields=["state", "paused_reason", "finished_at"])
-        return refused
+        return aborted
 
 
 class CampaignGroup(models.Model):
@@ -396,6 +416,7 @@ class RejectedRow(models.Model):
         MISSING_FIELD = "missing_field", "Missing field"  # an extra placeholder's field is absent
         FREQUENCY_CAP = "frequency_cap", "Frequency cap"  # the contact had its quota of marketing texts
         BAD_ROW = "bad_row", "Malformed row"  # neither [number, name] nor an object with a number
+        TOO_LONG = "too_long", "Too long"  # its text, with this row's values, passes the 1,600-character limit
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="rejected_rows")
     group = models.CharField(max_length=200, blank=True)

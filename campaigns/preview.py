@@ -14,7 +14,7 @@ from django.utils import timezone
 from campaigns.greeting import Greeter
 from campaigns.models import Template, template_placeholders
 from links.hook import link_hook
-from sms.encoding import segment_info, to_gsm7
+from sms.encoding import MAX_LENGTH, length_error, segment_info, segments_warning, to_gsm7
 
 SAMPLE_NAME = "Monica"
 #: A name outside GSM-7 (what a CRM export of real names will contain sooner or later).
@@ -54,6 +54,9 @@ def preview(*, template: Template, body: str | None = None, now: datetime | None
     link = link_hook.sample_url()
     text = probe.render_marketing(sample, body=body, link=link)
     result = {"ok": True, "text": text, **_info(text), "warnings": [], "footer": probe.footer}
+    result["limit"] = MAX_LENGTH
+    if warning := segments_warning(_final(text)):
+        result["warnings"].append(warning)
     used = template_placeholders(body)
     if used:
         worst = dict(sample)
@@ -61,7 +64,13 @@ def preview(*, template: Template, body: str | None = None, now: datetime | None
             worst["name"] = "W" * settings.CAMPAIGNS_PREVIEW_NAME_LENGTH
         if "greeting" in used:
             worst["greeting"] = phrases[-1]
-        long = _info(probe.render_marketing(worst, body=body, link=link))
+        worst_text = probe.render_marketing(worst, body=body, link=link)
+        long = _info(worst_text)
+        if length_error(worst_text):
+            result["warnings"].append(
+                f"With a long name or greeting it reaches {len(worst_text):,} characters: over the "
+                f"{MAX_LENGTH:,}-character limit, so such rows will be rejected."
+            )
         if long["segments"] > result["segments"]:
             result["warnings"].append(
                 f"A long {'name or greeting' if {'name', 'greeting'} <= used else 'placeholder value'} "

@@ -51,6 +51,13 @@ def _acquire(run: PullRun, now: datetime) -> bool:
     return True
 
 
+NO_SOURCE = "No data source configured (TEXTING_API_URL is empty): nothing to pull."
+
+
+def source_configured(url: str | None = None) -> bool:
+    return bool(settings.TEXTING_API_URL if url is None else url)
+
+
 def pull_campaign(
     *, run: PullRun | None = None, trigger: str = "cron", user=None, url: str | None = None, progress=None
 ) -> PullRun:

@@ -17,6 +17,7 @@ SENT = {State.SENT, State.DEBUG}
 DELIVERED = {State.DELIVERED}
 FAILED = {State.ERROR, State.ERROR_UPDATE, State.UNKNOWN, State.REFUSED}
 PENDING = {State.WAITING, State.ERROR_RETRY, State.SENDING}
+ABORTED = {State.ABORTED}  # never sent because the campaign was aborted: neither failed nor gone out
 
 
 def _bucket(state: str) -> str:
@@ -26,12 +27,14 @@ def _bucket(state: str) -> str:
         return "delivered"
     if state in FAILED:
         return "failed"
+    if state in ABORTED:
+        return "aborted"
     return "pending"
 
 
 def progress(counts: Counter) -> dict:
     total = sum(counts.values())
-    left = total - counts["pending"]
+    left = total - counts["pending"] - counts["aborted"]
     pct = lambda n: round(100 * n / total, 1) if total else 0  # noqa: E731
     return {
         "total": total,
@@ -41,9 +44,11 @@ def progress(counts: Counter) -> dict:
         "delivered": counts["delivered"],
         "failed": counts["failed"],
         "pending": counts["pending"],
+        "aborted": counts["aborted"],
         "pct_sent": pct(counts["sent"]),
         "pct_delivered": pct(counts["delivered"]),
         "pct_failed": pct(counts["failed"]),
+        "pct_aborted": pct(counts["aborted"]),
     }
 
 

@@ -1,4 +1,4 @@
-"""Reading contacts: the data source's HTTP API, and uploaded CSV / JSON files.
+"""Reading contacts: the data source's HTTP API and pasted lists (uploaded files: ``uploads``).
 
 The source answers a JSON object whose keys are focus-group names and whose values are lists of
 ``[number, name]`` pairs, or lists of objects (``{"number": ..., "name": ..., any extra fields}``).
@@ -8,8 +8,6 @@ not such an object fails the pull with a reason a person can read.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -115,49 +113,6 @@ def parse_payload(data: Any, *, default_group: str = "") -> tuple[list[SourceRow
             parsed = _row(group, item)
             (rows if isinstance(parsed, SourceRow) else bad).append(parsed)
     return rows, bad
-
-
-def parse_csv(text: str, *, default_group: str = "") -> tuple[list[SourceRow], list[BadRow]]:
-    """CSV with a header (number, name, optional group, extra columns), or bare number,name rows."""
-    sample = text.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(sample))
-    lines = [line for line in reader if any(cell.strip() for cell in line)]
-    if not lines:
-        return [], []
-    header = [h.strip().lower() for h in lines[0]]
-    has_header = any(h in NUMBER_KEYS for h in header)
-    if not has_header:
-        header = ["number", "name"] + [f"field{i}" for i in range(3, 1 + max(len(line) for line in lines))]
-    else:
-        lines = lines[1:]
-    number_col = next(h for h in header if h in NUMBER_KEYS) if has_header else "number"
-    rows, bad = [], []
-    for line in lines:
-        record = dict(zip(header, (cell.strip() for cell in line), strict=False))
-        group = record.pop("group", "") or default_group
-        number = record.pop(number_col, "")
-        name = record.pop("name", "")
-        if not group:
-            bad.append(BadRow("", ",".join(line)[:50], "no group column and no template chosen"))
-        elif not number:
-            bad.append(BadRow(group, ",".join(line)[:50], "no number"))
-        else:
-            rows.append(SourceRow(group=group, number=number, name=name, extra=record))
-    return rows, bad
-
-
-def parse_upload(content: bytes, filename: str, *, default_group: str = "") -> tuple[list[SourceRow], list[BadRow]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = content.decode("latin-1")
-    if filename.lower().endswith(".json") or text.lstrip()[:1] in ("{", "["):
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise SourceError(f"The file is not valid JSON: {exc}") from None
-        return parse_payload(data, default_group=default_group)
-    return parse_csv(text, default_group=default_group)
 
 
 def parse_pasted(text: str, *, group: str) -> tuple[list[SourceRow], list[BadRow]]:

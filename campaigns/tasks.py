@@ -19,6 +19,8 @@ def pull_campaign(run_pk: int | None = None) -> str:
     run = PullRun.objects.filter(pk=run_pk).first() if run_pk else None
     if run_pk and (run is None or run.state != PullRun.State.QUEUED):
         return f"Pull #{run_pk} is not queued any more"  # already taken (a redelivered task)
+    if run is None and not pull.source_configured():
+        return pull.NO_SOURCE  # beat runs it every 10 minutes: not a failure, and no failed pull recorded
     run = pull.pull_campaign(run=run, trigger="celery" if run is None else run.trigger)
     return f"Pull #{run.pk} {run.state}: {run.summary or run.error}"
 

@@ -40,12 +40,14 @@ def contact_of(message: InboundMessage) -> Contact:
     return contact
 
 
-def opt_out(*, contact: Contact, reason: str, source: str, evidence: str, by=None, confirm: bool = True) -> bool:
+def opt_out(
+    *, contact: Contact, reason: str, source: str, evidence: str, by=None, confirm: bool = True, message=None
+) -> bool:
     """Opt ``contact`` out (queued texts refused at once) and send the one confirmation.
 
     Returns False if the number was already opted out (then no second confirmation is sent).
     """
-    newly = contact.opt_out(reason=reason, source=source, evidence=evidence, recorded_by=by)
+    newly = contact.opt_out(reason=reason, source=source, evidence=evidence, recorded_by=by, message=message)
     content = StandardWords.load().opt_out_confirmation
     if newly and confirm and content:
         event = contact.consent_events.filter(kind=ConsentEvent.Kind.OPT_OUT).order_by("-at", "-pk").first()

@@ -1,16 +1,19 @@
 """Demo networks and SIMs: a gateway account on the simulated network (so the demo still
-sends), a modem SIM switched off (no hardware on a demo machine), and a month of counts so
-the SIM page's chart has something to show."""
+sends) and a modem SIM switched off (no hardware on a demo machine). The demo's texts go out
+through the account; once every demo is loaded, its daily counts are rebuilt from the texts
+themselves (dated back over the fortnight), so the SIM page and the dashboard agree."""
 
 from __future__ import annotations
 
-import random
-from datetime import timedelta
 from decimal import Decimal
 
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from modems.models import Network, SimCard, SimDayCount
+from sms.models import InboundMessage, OutboundMessage
 
 #: Before the other demos (load_demo sorts by ORDER, default 0): their texts go out through these SIMs.
 ORDER = -10
@@ -43,17 +46,42 @@ def load(stdout) -> None:
         daily_limit=200,
         active=False,
     )
-    rng = random.Random(5)
-    today = timezone.localdate()
-    SimDayCount.objects.bulk_create(
-        [
-            SimDayCount(
-                sim=account, date=today - timedelta(days=days), sent=rng.randint(40, 480), received=rng.randint(0, 60)
-            )
-            for days in range(1, 30)
-        ]
-    )
     from modems.balances import check_balance
 
     check_balance(account)
-    stdout.write("modems: 3 networks, 2 SIMs (a simulated gateway account, an inactive modem), 29 days of counts")
+    stdout.write(f"modems: 3 networks, 2 SIMs ({account}: a simulated gateway account; an inactive modem)")
+
+
+def finish(stdout) -> None:
+    """Each SIM's daily counts from the texts it actually carried (the demos date their texts
+    back after sending them today, which counted every part on today's row)."""
+    rebuilt = recount(SimCard.objects.all())
+    stdout.write(f"modems: SIM counts rebuilt from the demo texts ({rebuilt} days)")
+
+
+def recount(sims) -> int:
+    zone = timezone.get_current_timezone()
+    sims = list(sims)
+    sent = (
+        OutboundMessage.objects.filter(sim__in=sims, sent_at__isnull=False)
+        .annotate(day=TruncDate("sent_at", tzinfo=zone))
+        .values_list("sim_id", "day")
+        .annotate(parts=Sum("segments"))
+    )
+    received = (
+        InboundMessage.objects.filter(sim__in=sims)
+        .annotate(day=TruncDate("received_at", tzinfo=zone))
+        .values_list("sim_id", "day")
+        .annotate(n=Count("pk"))
+    )
+    counts: dict[tuple[int, object], list[int]] = {}
+    for sim_id, day, parts in sent:
+        counts.setdefault((sim_id, day), [0, 0])[0] = parts or 0
+    for sim_id, day, n in received:
+        counts.setdefault((sim_id, day), [0, 0])[1] = n
+    with transaction.atomic():
+        SimDayCount.objects.filter(sim__in=sims).delete()
+        SimDayCount.objects.bulk_create(
+            [SimDayCount(sim_id=sim_id, date=day, sent=s, received=r) for (sim_id, day), (s, r) in counts.items()]
+        )
+    return len(counts)

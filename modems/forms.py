@@ -5,7 +5,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
 
-from modems.models import ENV_NAME_RE, OPTION_RE, Network, SimCard
+from modems.models import ENV_NAME_RE, OPTION_RE, Network, SimCard, parse_mcc_mnc
 from sms.phone import InvalidNumber, normalise
 
 SECRET_OPTION_RE = re.compile(r"pass|secret|token|api_?key", re.IGNORECASE)
@@ -20,6 +20,10 @@ class NetworkForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.add_input(Submit("save", "Save network"))
+
+    def clean_mcc_mnc(self):
+        """Stored as the modem reports them: "234 15; 23410" -> "23415,23410"."""
+        return ",".join(parse_mcc_mnc(self.cleaned_data["mcc_mnc"]))
 
 
 def _gateway_choices():

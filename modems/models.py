@@ -32,6 +32,37 @@ def _split(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+# An MCC is three digits (200-799 for countries; 001 and 999 for tests, 901 international),
+# an MNC two or three: "23415" is Vodafone UK, "310260" T-Mobile US.
+MCC_MNC_RE = re.compile(r"^(?:[2-7]\d\d|001|901|999)\d{2,3}$")
+
+
+def parse_mcc_mnc(value: str) -> list[str]:
+    """The codes of ``value`` ("234 15, 23410; 234-20" -> ["23415", "23410", "23420"]), or
+    ValidationError naming each one that is not a code."""
+    codes, bad = [], []
+    for item in re.split(r"[,;\n]+", value or ""):
+        code = re.sub(r"[\s-]", "", item)
+        if not code:
+            continue
+        if MCC_MNC_RE.match(code):
+            if code not in codes:
+                codes.append(code)
+        else:
+            bad.append(item.strip())
+    if bad:
+        shown = ", ".join(f"“{b}”" for b in bad)
+        raise ValidationError(
+            f"Not an MCC-MNC code: {shown}. A code is 5 or 6 digits, the country's MCC then the "
+            "operator's MNC, e.g. 23415 (234 UK + 15 Vodafone); separate several with commas."
+        )
+    return codes
+
+
+def validate_mcc_mnc(value: str) -> None:
+    parse_mcc_mnc(value)
+
+
 class Network(models.Model):
     class Kind(models.TextChoices):
         OPERATOR = "operator", "Mobile operator"  # SIMs in modems; recipients may be on it
@@ -44,6 +75,7 @@ class Network(models.Model):
         max_length=200,
         blank=True,
         help_text="Comma-separated, e.g. 23415 (the code a modem reports for the operator)",
+        validators=[validate_mcc_mnc],
     )
     carrier_names = models.CharField(
         max_length=300,

@@ -22,6 +22,7 @@ up above the texts actually sent, never the other way round.
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 from functools import lru_cache
@@ -39,6 +40,7 @@ from sms.routing import Deferral, Route, default_router
 logger = logging.getLogger(__name__)
 
 ALL_AT_LIMIT = "every SIM has reached its daily limit"
+CAMPAIGN_SHARE_USED = "every SIM has used its campaign share today (the rest is kept for one-to-one texts)"
 NONE_ACTIVE = "no active SIM card can send (all switched off, or their credentials are not set)"
 NONE_ACTIVE_WAIT = timedelta(minutes=10)
 MODEM_BUSY = "waiting for a free modem: it goes out with the next batch"
@@ -61,6 +63,21 @@ def recipient_carrier(number: str) -> str:
 def tomorrow_midnight(now: datetime | None = None) -> datetime:
     today = timezone.localdate(now)
     return timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min))
+
+
+def reserved_parts(sim: SimCard) -> int:
+    """Parts of ``sim``'s daily allowance kept for one-to-one and transactional texts: campaign
+    texts may not use them (``MODEMS_RESERVED_SHARE``), so a text from Compose never waits for
+    tomorrow behind a big campaign."""
+    return math.ceil(sim.daily_limit * settings.MODEMS_RESERVED_SHARE)
+
+
+def campaign_limit(sim: SimCard) -> int:
+    return max(sim.daily_limit - reserved_parts(sim), 0)
+
+
+def limit_for(sim: SimCard, message) -> int:
+    return campaign_limit(sim) if message.campaign_id else sim.daily_limit
 
 
 def backend_for(sim: SimCard) -> BaseBackend:
@@ -151,6 +168,7 @@ def _plan(pending, sims: list[SimCard], decisions: list, *, probes: set[int] = f
     SimDayCount.objects.ensure(by_pk, day)
     used = dict(SimDayCount.objects.filter(sim_id__in=by_pk, date=day).values_list("sim_id", "sent"))
     remaining = {pk: sim.daily_limit - used.get(pk, 0) for pk, sim in by_pk.items()}
+    reserved = {pk: reserved_parts(sim) for pk, sim in by_pk.items()}
     # Names each SIM's network answers to, case-folded once per batch.
     names = {
         sim.pk: {sim.network.name.casefold()} | {n.strip().casefold() for n in sim.network.carrier_names.split(",")}
@@ -159,6 +177,7 @@ def _plan(pending, sims: list[SimCard], decisions: list, *, probes: set[int] = f
     excluded: dict[int, set[int]] = defaultdict(set)
     routes: dict[int, Route] = {}
     deferral = Deferral(reason=ALL_AT_LIMIT, until=tomorrow_midnight())
+    share_used = Deferral(reason=CAMPAIGN_SHARE_USED, until=tomorrow_midnight())
     # A modem sends a text every few seconds: a whole batch on one modem would keep the last
     # texts in SENDING past SMS_SENDING_TIMEOUT_SECONDS, where recovery would mark them UNKNOWN.
     cap = settings.MODEMS_MAX_TEXTS_PER_BATCH
@@ -171,30 +190,40 @@ def _plan(pending, sims: list[SimCard], decisions: list, *, probes: set[int] = f
             parts = max(message.segments, 1)
             carrier = recipient_carrier(message.recipient).casefold()
             free = [s for s in sims if not (s.is_modem and taken[s.pk] >= cap) and not (s.pk in probes and taken[s.pk])]
-            if len(free) < len(sims) and _prefers_busy(message, parts, sims, free, remaining, excluded[index]):
+            # A campaign text sees each SIM's allowance minus the part kept for one-to-one texts.
+            room = {pk: n - reserved[pk] for pk, n in remaining.items()} if message.campaign_id else remaining
+            if len(free) < len(sims) and _prefers_busy(message, parts, sims, free, room, excluded[index]):
                 decisions[index] = busy  # its SIM has allowance: wait for the next batch there
                 continue
-            sim = _pick(message, parts, free, remaining, excluded[index], carrier, names)
+            sim = _pick(message, parts, free, room, excluded[index], carrier, names)
             if sim is None:
-                at_limit = _pick(message, parts, sims, remaining, excluded[index], carrier, names) is None
-                decisions[index] = deferral if at_limit else busy
+                at_limit = _pick(message, parts, sims, room, excluded[index], carrier, names) is None
+                if at_limit and message.campaign_id and _pick(message, parts, sims, remaining, set(), carrier, names):
+                    decisions[index] = share_used
+                else:
+                    decisions[index] = deferral if at_limit else busy
                 continue
             remaining[sim.pk] -= parts
             taken[sim.pk] += 1
             plan[sim.pk].append((index, message, parts))
         pending = []
-        for pk, items in plan.items():
+        for pk, all_items in plan.items():
             sim = by_pk[pk]
             won = []
-            if SimDayCount.objects.reserve(
-                sim_id=pk, day=day, parts=sum(p for _, _, p in items), limit=sim.daily_limit
-            ):
-                won = items
-            else:
+            # One-to-one texts first (the whole allowance), then campaign texts (their share).
+            kinds = [
+                [item for item in all_items if not item[1].campaign_id],
+                [item for item in all_items if item[1].campaign_id],
+            ]
+            for items in (kind for kind in kinds if kind):
+                limit = limit_for(sim, items[0][1])
+                if SimDayCount.objects.reserve(sim_id=pk, day=day, parts=sum(p for _, _, p in items), limit=limit):
+                    won.extend(items)
+                    continue
                 # Another dispatcher took some of this SIM's allowance since we read it: one
                 # text at a time now; the ones that no longer fit look for another SIM.
                 for item in items:
-                    if SimDayCount.objects.reserve(sim_id=pk, day=day, parts=item[2], limit=sim.daily_limit):
+                    if SimDayCount.objects.reserve(sim_id=pk, day=day, parts=item[2], limit=limit):
                         won.append(item)
                     else:
                         excluded[item[0]].add(pk)

@@ -6,6 +6,7 @@ from campaigns.models import Campaign
 from modems.models import SimCard
 from replies.models import ReplyType
 from sms.models import InboundMessage
+from sms.search import fold
 
 
 class InboxFilter(django_filters.FilterSet):
@@ -41,5 +42,5 @@ class InboxFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return queryset.filter(
-            Q(content__icontains=value) | Q(sender__icontains=value) | Q(contact__name__icontains=value)
+            Q(content__icontains=value) | Q(sender__icontains=value) | Q(contact__search_name__contains=fold(value))
         )

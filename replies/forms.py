@@ -6,6 +6,7 @@ from django import forms
 
 from replies.autoreply import render
 from replies.models import ReplyType
+from sms.encoding import MAX_LENGTH
 from sms.phone import InvalidNumber, normalise
 
 
@@ -41,7 +42,15 @@ class SetTypeForm(forms.Form):
 
 
 class SendForm(forms.Form):
-    content = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1600, label="Reply")
+    content = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=MAX_LENGTH, label="Reply")
+
+
+class NotOptOutForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+        help_text="Why this text was not an opt-out (kept in the consent ledger)",
+    )
 
 
 class ConsentForm(forms.Form):

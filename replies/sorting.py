@@ -14,9 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from keywords import actions
-from keywords.models import Dispatch
+from keywords.models import Dispatch, StandardWords
 from replies import autoreply, classifier, training
 from replies.models import Label, Reply, ReplyType, Source
+from sms import consent
 from sms.models import InboundMessage
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,9 @@ def categorise(
 ) -> None:
     """Give ``reply`` its type, record the label, then run the type's action."""
     now = timezone.now()
+    if reply_type is None or reply_type.action != ReplyType.Action.OPT_OUT:
+        # A new label within the grace period takes back the staff "End" given to this text.
+        consent.cancel_pending(message=reply.message, by=by)
     reply.reply_type = reply_type
     reply.source = source
     reply.confidence = confidence
@@ -172,14 +176,20 @@ def run_reply_action(*, reply: Reply, by=None) -> None:
     recent = message.received_at >= timezone.now() - timedelta(hours=settings.REPLIES_AUTO_REPLY_MAX_AGE_HOURS)
     if reply_type.action == ReplyType.Action.OPT_OUT:
         who = f"staff ({by.get_username()})" if by else reply.source
-        opt_out(
-            contact=_contact(message),
-            reason=f"Reply categorised as {reply_type.name} by {who}",
-            source=reply.source or "staff",
-            evidence=_evidence(message),
-            by=by,
-            confirm=recent,
-        )
+        details = {
+            "contact": _contact(message),
+            "reason": f"Reply categorised as {reply_type.name} by {who}",
+            "source": reply.source or "staff",
+            "evidence": _evidence(message),
+            "by": by,
+        }
+        grace = settings.REPLIES_OPT_OUT_GRACE_SECONDS
+        if reply.source == Source.STAFF and grace > 0:
+            # One key press must not silence a person: the label stands after the grace period.
+            confirmation = StandardWords.load().opt_out_confirmation if recent else ""
+            consent.schedule_opt_out(message=message, confirmation=confirmation, grace_seconds=grace, **details)
+        else:
+            opt_out(**details, confirm=recent, message=message)
         return
     if not reply_type.auto_reply_text or reply_type.is_bot or not recent:
         return
@@ -206,6 +216,17 @@ def _store_auto_reply(reply: Reply, outbound) -> None:
 
 #: The one opt-out of the project (ledger, queued texts refused, one confirmation).
 opt_out = actions.opt_out
+
+
+def undo_end(*, message: InboundMessage, by) -> bool:
+    """Staff take back an "End" label within its grace period: no opt-out, the text goes back to
+    review. The label history keeps both entries (it is append-only). False if too late."""
+    if not consent.cancel_pending(message=message, by=by):
+        return False
+    Reply.objects.filter(message=message).update(
+        reply_type=None, source="", needs_review=True, note=f"End undone by {by.get_username()}"[:300]
+    )
+    return True
 
 
 def resort_pending(*, limit: int = 1000) -> int:

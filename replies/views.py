@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import OuterRef, Subquery
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -10,24 +11,30 @@ from django_tables2 import RequestConfig
 from replies import training
 from replies.conversation import timeline
 from replies.filters import InboxFilter
-from replies.forms import ConsentForm, ReplyTypeForm, SendForm, SetTypeForm
+from replies.forms import ConsentForm, NotOptOutForm, ReplyTypeForm, SendForm, SetTypeForm
 from replies.models import ClassifierModel, Label, Reply, ReplyType, Source
-from replies.sorting import categorise_many, opt_out
+from replies.sorting import categorise_many, opt_out, undo_end
 from replies.tables import InboxTable
+from sms import consent
 from sms.api import send
-from sms.models import Contact, InboundMessage, State
+from sms.models import ConsentEvent, Contact, InboundMessage, PendingOptOut, State
 
 
 def index(request):
     """The inbox: incoming texts with their types, filters, bulk and keyboard sorting."""
     rows = InboundMessage.objects.select_related(
         "reply__reply_type", "reply__suggested_type", "contact", "in_reply_to__campaign", "sim"
-    )
+    ).annotate(pending_opt_out_due=_pending_due())
     filterset = InboxFilter(request.GET, queryset=rows)
     table = InboxTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     types = list(ReplyType.objects.all())
     return render(request, "replies/inbox.html", {"filter": filterset, "table": table, "types": types})
+
+
+def _pending_due():
+    """When the staff "End" given to each text stands (None: no opt-out waiting)."""
+    return Subquery(PendingOptOut.objects.active().filter(message=OuterRef("pk")).values("due_at")[:1])
 
 
 @require_POST
@@ -54,12 +61,47 @@ def set_type(request, pk):
         return JsonResponse({"errors": form.errors}, status=400)
     categorise_many(messages=[message], reply_type=form.cleaned_data["reply_type"], by=request.user)
     reply = Reply.objects.select_related("reply_type").get(pk=pk)
-    return JsonResponse({"ok": True, "cell": render_to_string("replies/_type_cell.html", {"reply": reply})})
+    pending = PendingOptOut.objects.active().filter(message=message).first()
+    context = {"reply": reply, "pending_due": pending and pending.due_at, "next": request.POST.get("next", "")}
+    return JsonResponse({"ok": True, "cell": render_to_string("replies/_type_cell.html", context, request=request)})
+
+
+@require_POST
+def undo_opt_out(request, pk):
+    """Undo a staff "End" label within its grace period: no opt-out, the text back in review."""
+    message = get_object_or_404(InboundMessage, pk=pk)
+    if undo_end(message=message, by=request.user):
+        messages.success(request, f"Undone: {message.sender} is not opted out; the text is back in review.")
+    else:
+        messages.error(request, "Too late to undo: the opt-out already stands (see the consent ledger).")
+    return redirect(request.POST.get("next") or reverse("replies:index"))
+
+
+def not_an_opt_out(request, pk):
+    """Confirm, with a reason, that the classifier's opt-out ``pk`` was not one; lift it."""
+    event = get_object_or_404(ConsentEvent.objects.select_related("message", "contact"), pk=pk)
+    form = NotOptOutForm(request.POST or None)
+    allowed = consent.correctable(event)
+    if request.method == "POST" and allowed and form.is_valid():
+        consent.correct_opt_out(event=event, by=request.user, reason=form.cleaned_data["reason"])
+        messages.success(request, f"Recorded: not an opt-out. {event.number} can be texted again.")
+        return redirect("replies:conversation", pk=event.contact_id) if event.contact_id else redirect("replies:index")
+    return render(request, "replies/not_opt_out.html", {"event": event, "form": form, "allowed": allowed})
 
 
 def conversation(request, pk):
     contact = get_object_or_404(Contact.objects.prefetch_related("consent_events"), pk=pk)
-    context = {"contact": contact, "entries": timeline(contact), "form": SendForm(), "State": State}
+    events = list(contact.consent_events.all())
+    correctable = {e.pk for e in events[:1] if consent.correctable(e)}
+    context = {
+        "contact": contact,
+        "entries": timeline(contact),
+        "form": SendForm(),
+        "State": State,
+        "events": events,
+        "correctable": correctable,
+        "pending": PendingOptOut.objects.active().filter(contact=contact).first(),
+    }
     return render(request, "replies/conversation.html", context)
 
 

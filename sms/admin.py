@@ -6,6 +6,7 @@ from sms.models import (
     GatewayInboundPart,
     InboundMessage,
     OutboundMessage,
+    PendingOptOut,
     RateBucket,
     RelatedObject,
     StatusChange,
@@ -153,3 +154,19 @@ class GatewayInboundPartAdmin(admin.ModelAdmin):
     list_display = ["pk", "backend", "sender", "concat_ref", "seq", "total", "assembled", "first_seen_at"]
     list_filter = ["backend", "assembled"]
     search_fields = ["sender", "external_id", "concat_ref"]
+
+
+@admin.register(PendingOptOut)
+class PendingOptOutAdmin(admin.ModelAdmin):
+    """Read-only: a staff "End" waits here through its grace period (undone from the inbox)."""
+
+    list_display = ["number", "status", "due_at", "created_by", "resolved_at"]
+    list_filter = ["status"]
+    search_fields = ["number"]
+    readonly_fields = [f.name for f in PendingOptOut._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -82,7 +82,7 @@ def claim_batch(*, size: int, now=None, pks=None) -> list[OutboundMessage]:
     now = now or timezone.now()
     token = uuid.uuid4()
     with transaction.atomic():
-        candidates = OutboundMessage.objects.due(now).order_by("pk")
+        candidates = OutboundMessage.objects.due(now).in_claim_order()
         if pks is not None:
             candidates = candidates.filter(pk__in=pks)
         if connection.features.has_select_for_update_skip_locked:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, State
 from sms.phone import InvalidNumber, normalise
+from sms.search import fold
 
 
 def _backend_choices():
@@ -104,7 +105,7 @@ class ContactFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         """A number as staff type it (07400 100003, +44 7400..., a few digits) or part of a name."""
-        query = Q(name__icontains=value)
+        query = Q(search_name__contains=fold(value)) if fold(value) else Q(name__icontains=value)
         digits = "".join(c for c in value if c.isdigit())
         if digits:
             query |= Q(number__contains=digits) | Q(number__contains=digits.lstrip("0") or digits)

@@ -4,6 +4,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Layout, Submit
 from django import forms
 
+from sms.encoding import MAX_LENGTH
 from sms.phone import InvalidNumber, normalise
 from sms.queueing import LINK_PLACEHOLDER, link_problem, sample_link
 
@@ -21,7 +22,7 @@ class ComposeForm(forms.Form):
     )
     content = forms.CharField(
         label="Text",
-        max_length=1600,
+        max_length=MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5, "data-segment-counter": "#segment-counter"}),
     )
     link_url = forms.URLField(

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from sms import signals
 from sms.encoding import segment_info
+from sms.search import fold
 
 
 class State(models.TextChoices):
@@ -33,13 +34,33 @@ class State(models.TextChoices):
     ERROR_UPDATE = "error_update", "Failed after sending"  # gateway reported failure (undelivered)
     UNKNOWN = "unknown", "Unknown"  # a dispatcher died mid-call; never re-sent blindly
     REFUSED = "refused", "Refused"  # opted out or invalid number: never sent, reason in `error`
+    ABORTED = "aborted", "Aborted"  # its campaign was aborted before it was sent: never sent, not a failure
 
 
 DUE_STATES = (State.WAITING, State.ERROR_RETRY)
 PENDING_STATES = (State.WAITING, State.ERROR_RETRY, State.SENDING)
-FINAL_STATES = (State.DEBUG, State.DELIVERED, State.ERROR, State.ERROR_UPDATE, State.REFUSED, State.UNKNOWN)
+FINAL_STATES = (
+    State.DEBUG,
+    State.DELIVERED,
+    State.ERROR,
+    State.ERROR_UPDATE,
+    State.REFUSED,
+    State.UNKNOWN,
+    State.ABORTED,
+)
 # The states a message has "left" in (campaign completion counts these).
-LEFT_STATES = (State.DEBUG, State.SENT, State.DELIVERED, State.ERROR, State.ERROR_UPDATE, State.UNKNOWN, State.REFUSED)
+LEFT_STATES = (
+    State.DEBUG,
+    State.SENT,
+    State.DELIVERED,
+    State.ERROR,
+    State.ERROR_UPDATE,
+    State.UNKNOWN,
+    State.REFUSED,
+    State.ABORTED,
+)
+# The states of a text that actually went out to a gateway ("gone out", "Sent" columns).
+GONE_OUT_STATES = (State.DEBUG, State.SENT, State.DELIVERED, State.ERROR_UPDATE, State.UNKNOWN)
 
 
 class Encoding(models.TextChoices):
@@ -51,9 +72,15 @@ class ContactQuerySet(models.QuerySet):
     def opted_out(self):
         return self.filter(opted_out_at__isnull=False)
 
-    def opted_out_numbers(self, numbers) -> set[str]:
-        """The subset of ``numbers`` that must never be sent anything (one query)."""
-        return set(self.opted_out().filter(number__in=list(numbers)).values_list("number", flat=True))
+    def opted_out_numbers(self, numbers, now=None) -> set[str]:
+        """The subset of ``numbers`` that must never be sent anything (one query).
+
+        A staff opt-out whose grace period is over counts already, even before the periodic
+        step (``send_queued``) has recorded it, so every check agrees once it is due.
+        """
+        due = PendingOptOut.objects.due(now).values("number")
+        rows = self.filter(number__in=list(numbers)).filter(Q(opted_out_at__isnull=False) | Q(number__in=due))
+        return set(rows.values_list("number", flat=True))
 
 
 class Contact(models.Model):
@@ -61,6 +88,8 @@ class Contact(models.Model):
 
     number = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +447450000000")
     name = models.CharField(max_length=200, blank=True)
+    # The name folded for search (sms.search.fold): kept in step by save() and bulk inserts.
+    search_name = models.CharField(max_length=200, blank=True, db_index=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     opted_out_at = models.DateTimeField(null=True, blank=True, db_index=True)
     opt_out_reason = models.CharField(max_length=300, blank=True)
@@ -74,6 +103,13 @@ class Contact(models.Model):
     def __str__(self):
         return f"{self.name} ({self.number})" if self.name else self.number
 
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.name)[:200]
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("sms:contact", args=[self.pk])
 
@@ -81,7 +117,7 @@ class Contact(models.Model):
     def is_opted_out(self) -> bool:
         return self.opted_out_at is not None
 
-    def opt_out(self, *, reason: str, source: str, evidence: str = "", recorded_by=None) -> bool:
+    def opt_out(self, *, reason: str, source: str, evidence: str = "", recorded_by=None, message=None) -> bool:
         """Suppress this number everywhere at once. Returns False if it already was.
 
         Queued texts to the number are refused in the same transaction, so no dispatcher that
@@ -99,6 +135,7 @@ class Contact(models.Model):
                 source=source,
                 evidence=evidence or reason,
                 recorded_by=recorded_by,
+                message=message,
             )
             OutboundMessage.objects.filter(
                 recipient=self.number, state__in=DUE_STATES, confirms_opt_out__isnull=True
@@ -134,6 +171,9 @@ class ConsentEvent(models.Model):
     class Kind(models.TextChoices):
         OPT_IN = "opt_in", "Opt-in (consent given)"
         OPT_OUT = "opt_out", "Opt-out (consent withdrawn)"
+        # Staff found that an opt-out made by the classifier was not one ("ok thx" read as
+        # End): it names the event it corrects, and the consent before that event returns.
+        CORRECTION = "correction", "Correction (not an opt-out)"
 
     # SET_NULL + a copy of the number: the ledger outlives the contact's other data.
     contact = models.ForeignKey(Contact, null=True, on_delete=models.SET_NULL, related_name="consent_events")
@@ -144,6 +184,17 @@ class ConsentEvent(models.Model):
     evidence = models.TextField(blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     at = models.DateTimeField(default=timezone.now)
+    message = models.ForeignKey(
+        "InboundMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="consent_events",
+        help_text="The incoming text this event was read from, if any",
+    )
+    corrects = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="correction", help_text="For corrections"
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -163,7 +214,17 @@ class ConsentEvent(models.Model):
 class OutboundQuerySet(models.QuerySet):
     def due(self, now=None):
         now = now or timezone.now()
-        return self.filter(state__in=DUE_STATES).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        held = PendingOptOut.objects.active().values("number")  # staff opt-out within its grace period
+        return (
+            self.filter(state__in=DUE_STATES)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .exclude(recipient__in=held)
+        )
+
+    def in_claim_order(self):
+        """One-to-one and transactional texts (no campaign) before campaign texts, then oldest
+        first: a text from Compose never waits behind a 20,000-row campaign."""
+        return self.order_by(models.F("campaign_id").asc(nulls_first=True), "pk")
 
     def stuck(self, timeout: timedelta, now=None):
         now = now or timezone.now()
@@ -171,15 +232,22 @@ class OutboundQuerySet(models.QuerySet):
 
     def refuse(self, reason: str) -> int:
         """Refuse every row of this queryset that has not been claimed yet (one UPDATE)."""
+        return self._close_unclaimed(State.REFUSED, reason)
+
+    def abort(self, reason: str) -> int:
+        """Mark every unclaimed row ABORTED (their campaign was stopped): never sent, not failed."""
+        return self._close_unclaimed(State.ABORTED, reason)
+
+    def _close_unclaimed(self, state: str, reason: str) -> int:
         pks = list(self.filter(state__in=DUE_STATES).values_list("pk", flat=True))
         if not pks:
             return 0
         now = timezone.now()
         count = OutboundMessage.objects.filter(pk__in=pks, state__in=DUE_STATES).update(
-            state=State.REFUSED, error=reason[:500], changed_at=now
+            state=state, error=reason[:500], changed_at=now
         )
         StatusChange.objects.bulk_create(
-            [StatusChange(message_id=pk, state=State.REFUSED, at=now, note=reason[:500]) for pk in pks]
+            [StatusChange(message_id=pk, state=state, at=now, note=reason[:500]) for pk in pks]
         )
         return count
 
@@ -474,4 +542,6 @@ class GatewayInboundPart(models.Model):
 
 
 # The roll-up tables live in their own module; importing them here registers them with the app.
+# At the end: the pending opt-out model's module reads Contact from this one.
+from sms.pending import PendingOptOut  # noqa: E402  (a model of this app: Django must see it)
 from sms.rollups import InboundCount, InboundCountDelta, OutboundCount, OutboundCountDelta  # noqa: E402, F401

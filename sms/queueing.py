@@ -26,6 +26,7 @@ from sms.bulk import create_rows, insert_rows
 from sms.encoding import segment_info, to_gsm7
 from sms.models import ConsentEvent, Contact, OutboundMessage, State, StatusChange
 from sms.phone import InvalidNumber, normalise
+from sms.search import fold
 
 #: Where a text gets its per-recipient link; ``extra_data["link"]`` names the target.
 LINK_PLACEHOLDER = "{link}"
@@ -155,7 +156,10 @@ def _contacts_for(messages: Iterable[OutboundMessage], now) -> dict[str, tuple[i
     if not wanted:
         return {}
     insert_rows(
-        [Contact(number=number, name=name[:200], created_at=now) for number, name in wanted.items()],
+        [
+            Contact(number=number, name=name[:200], search_name=fold(name)[:200], created_at=now)
+            for number, name in wanted.items()
+        ],
         ignore_conflicts=True,
     )
     rows = Contact.objects.filter(number__in=list(wanted)).values_list("number", "pk", "opted_out_at", "opt_out_reason")

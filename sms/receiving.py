@@ -315,7 +315,7 @@ def link_conversation(message: InboundMessage) -> None:
 
 def _prepare_link(message: InboundMessage) -> bool:
     when = connection.ops.adapt_datetimefield_value(message.received_at)  # as the ORM stores it
-    params = [when, State.REFUSED.value, message.sender]
+    params = [when, State.REFUSED.value, State.ABORTED.value, message.sender]
     contact = next(iter(Contact.objects.raw(_contact_with_last_sql(), params)), None)
     if contact is None:
         return False
@@ -334,7 +334,7 @@ def _contact_with_last_sql() -> str:
     # Only quoted names of our own tables and columns go into the text; every value is a parameter.
     return (
         f"SELECT c.*, (SELECT o.{q('id')} FROM {outbound} o WHERE o.{q('recipient')} = c.{q('number')}"  # noqa: S608
-        f" AND o.{q('created_at')} <= %s AND o.{q('state')} <> %s"
+        f" AND o.{q('created_at')} <= %s AND o.{q('state')} NOT IN (%s, %s)"
         f" ORDER BY o.{q('created_at')} DESC, o.{q('id')} DESC LIMIT 1) AS last_outbound"
         f" FROM {contact} c WHERE c.{q('number')} = %s"
     )
@@ -346,7 +346,7 @@ link_conversation.prepare = _prepare_link
 def last_outbound_to(number: str, before) -> int | None:
     return (
         OutboundMessage.objects.filter(recipient=number, created_at__lte=before)
-        .exclude(state=State.REFUSED)
+        .exclude(state__in=(State.REFUSED, State.ABORTED))
         .order_by("-created_at", "-pk")
         .values_list("pk", flat=True)
         .first()

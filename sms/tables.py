@@ -19,10 +19,14 @@ STATE_BADGES = {
     State.ERROR_UPDATE: "danger",
     State.UNKNOWN: "dark",
     State.REFUSED: "secondary",
+    State.ABORTED: "secondary",
 }
 
 
 NOWRAP = {"td": {"class": "text-nowrap"}}
+# Columns a 390 px phone does without (hidden below the md breakpoint, see texting.css).
+WIDE = {"th": {"class": "wide-only"}, "td": {"class": "wide-only"}}
+WIDE_NOWRAP = {"th": {"class": "wide-only"}, "td": {"class": "wide-only text-nowrap"}}
 
 
 def _contact_url(record):
@@ -35,15 +39,17 @@ def state_badge(state: str, label: str) -> str:
 
 
 class OutboundTable(tables.Table):
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="j M H:i", linkify=True, attrs=NOWRAP)
+    created_at = tables.DateTimeColumn(verbose_name="Created", format="j M H:i", linkify=True, attrs=WIDE_NOWRAP)
     recipient = tables.Column(verbose_name="To", linkify=_contact_url)
     content = tables.Column(verbose_name="Text", orderable=False, attrs={"td": {"class": "sms-content"}})
     state = tables.Column()
-    segments = tables.Column(verbose_name="Parts", attrs={"td": {"class": "text-end"}})
-    backend = tables.Column()
-    tag = tables.Column()
-    campaign = tables.Column(linkify=True, order_by=("campaign__name",))
-    sent_at = tables.DateTimeColumn(verbose_name="Sent", format="j M H:i", attrs=NOWRAP)
+    segments = tables.Column(
+        verbose_name="Parts", attrs={"th": {"class": "wide-only"}, "td": {"class": "wide-only text-end"}}
+    )
+    backend = tables.Column(attrs=WIDE)
+    tag = tables.Column(attrs=WIDE)
+    campaign = tables.Column(linkify=True, order_by=("campaign__name",), attrs=WIDE)
+    sent_at = tables.DateTimeColumn(verbose_name="Sent", format="j M H:i", attrs=WIDE_NOWRAP)
 
     class Meta:
         model = OutboundMessage
@@ -53,8 +59,12 @@ class OutboundTable(tables.Table):
         row_attrs = {"data-pk": lambda record: record.pk}
         empty_text = "No texts match."
 
-    def render_content(self, value):
-        return value if len(value) <= 80 else value[:79] + "…"
+    def render_content(self, record, value):
+        text = value if len(value) <= 80 else value[:79] + "…"
+        # On a phone the Created column (the link to the text) is hidden: it goes under the text.
+        when = date_format(timezone.localtime(record.created_at), "j M H:i")
+        link = '{}<div class="small d-md-none"><a href="{}">{}</a></div>'
+        return format_html(link, text, record.get_absolute_url(), when)
 
     def render_state(self, record):
         return state_badge(record.state, record.get_state_display())
@@ -64,8 +74,8 @@ class InboundTable(tables.Table):
     received_at = tables.DateTimeColumn(verbose_name="Received", format="j M H:i", linkify=True, attrs=NOWRAP)
     sender = tables.Column(verbose_name="From", linkify=_contact_url)
     content = tables.Column(verbose_name="Text", orderable=False, attrs={"td": {"class": "sms-content"}})
-    backend = tables.Column()
-    in_reply_to = tables.Column(verbose_name="Reply to", linkify=True, orderable=False)
+    backend = tables.Column(attrs=WIDE)
+    in_reply_to = tables.Column(verbose_name="Reply to", linkify=True, orderable=False, attrs=WIDE)
 
     class Meta:
         model = InboundMessage
@@ -86,9 +96,13 @@ class ContactTable(tables.Table):
     number = tables.Column(linkify=True, attrs=NOWRAP)
     name = tables.Column()
     opted_out_at = tables.DateTimeColumn(verbose_name="Opted out", format="j M Y", attrs=NOWRAP)
-    n_sent = tables.Column(verbose_name="Texts sent", attrs={"td": {"class": "text-end"}})
-    n_received = tables.Column(verbose_name="Replies", attrs={"td": {"class": "text-end"}})
-    last_received = tables.DateTimeColumn(verbose_name="Last reply", format="j M H:i", attrs=NOWRAP)
+    n_sent = tables.Column(
+        verbose_name="Texts sent", attrs={"th": {"class": "wide-only"}, "td": {"class": "wide-only text-end"}}
+    )
+    n_received = tables.Column(
+        verbose_name="Replies", attrs={"th": {"class": "wide-only"}, "td": {"class": "wide-only text-end"}}
+    )
+    last_received = tables.DateTimeColumn(verbose_name="Last reply", format="j M H:i", attrs=WIDE_NOWRAP)
     conversation = tables.Column(empty_values=(), orderable=False, verbose_name="")
 
     class Meta:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from sms import delivery, dispatch, receiving, rollups
+from sms import consent, delivery, dispatch, receiving, rollups
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ def dispatch_due(batch_size: int | None = None, max_batches: int | None = None, 
     _forget_kick()
     if spread:
         _spread(batch_size or settings.SMS_DISPATCH_BATCH_SIZE)
+    consent.apply_due_opt_outs()  # staff "End" labels whose grace period is over
     summary = dispatch.dispatch(batch_size=batch_size, max_batches=max_batches)
     return str(summary)
 

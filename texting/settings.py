@@ -458,6 +458,14 @@ KEYWORDS_HANDLER_GIVE_UP_HOURS = env_float("KEYWORDS_HANDLER_GIVE_UP_HOURS", 24.
 # Each process keeps the keywords in memory; a save elsewhere reaches it at once through a
 # shared cache (CACHE_URL / Redis), else within this many seconds.
 KEYWORDS_CACHE_SECONDS = env_float("KEYWORDS_CACHE_SECONDS", 30.0, minimum=0)
+# --- First-week fixes (issue 13) ------------------------------------------------------------
+
+# A staff "End" label opts the contact out only after this many seconds, shown with an Undo
+# (0: at once). Texts to the number are held meanwhile. A customer's STOP is always immediate.
+REPLIES_OPT_OUT_GRACE_SECONDS = env_int("REPLIES_OPT_OUT_GRACE_SECONDS", 120)
+# Share of each SIM's daily allowance campaign texts may not use: kept for one-to-one and
+# transactional texts (Compose, replies, auto-replies, API sends), which are also claimed first.
+MODEMS_RESERVED_SHARE = env_float("MODEMS_RESERVED_SHARE", 0.1, minimum=0, maximum=1)
 
 # --- Modems, SIM cards and networks (modems app) -------------------------------------------
 

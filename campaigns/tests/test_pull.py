@@ -164,3 +164,22 @@ def test_payload_sample_from_the_issue(data_source):
     make_template()
     data_source.answer(json.loads('{"Group A": [["01159000000", "Michael"], ["07450000000", "Monica"]]}'))
     assert pull_campaign().queued == 2
+
+
+def test_cron_without_a_source_says_so_once_exits_0_and_records_no_failed_pull(settings, capsys, staff_client):
+    settings.TEXTING_API_URL = ""
+    earlier = PullRun.objects.create(state=PullRun.State.SUCCEEDED, summary="2 rows: 2 queued, 0 rejected")
+    call_command("pull_campaign")  # no CommandError: cron exits 0
+    assert capsys.readouterr().out.splitlines() == [
+        "No data source configured (TEXTING_API_URL is empty): nothing to pull."
+    ]
+    assert list(PullRun.objects.all()) == [earlier]
+    assert f'Last pull: <a href="/campaigns/pulls/{earlier.pk}/">' in staff_client.get("/campaigns/").content.decode()
+
+
+def test_the_celery_task_without_a_source_records_nothing(settings):
+    from campaigns.tasks import pull_campaign as task
+
+    settings.TEXTING_API_URL = ""
+    assert "No data source configured" in task()
+    assert not PullRun.objects.exists()

@@ -73,10 +73,10 @@ def test_text_claimed_while_its_campaign_is_paused_is_deferred():
     assert OutboundMessage.objects.get().next_attempt_at == PAUSED_UNTIL
 
 
-def test_abort_refuses_what_was_not_sent():
+def test_abort_marks_what_was_not_sent_aborted():
     campaign = queue(2)
     assert campaign.abort(reason="wrong list") == 2
-    assert set(OutboundMessage.objects.values_list("state", flat=True)) == {State.REFUSED}
+    assert set(OutboundMessage.objects.values_list("state", flat=True)) == {State.ABORTED}
     assert dispatch().claimed == 0
 
 
@@ -94,16 +94,17 @@ def test_campaign_pauses_itself_when_errors_pile_up(settings):
     assert len(locmem.outbox) == 0
 
 
-def test_campaign_of_only_rejected_rows_completes():
+def test_campaign_of_only_rejected_rows_has_nothing_to_send():
     from campaigns.control import refresh_states
 
     make_template()
     campaign = Campaign.objects.create(name="Bad list", state=Campaign.State.RUNNING)
     fan_out(campaign=campaign, rows=[SourceRow("Group A", "12345", "Nobody")])
     assert campaign.rejected_rows.count() == 1 and not OutboundMessage.objects.exists()
+    assert campaign.state == Campaign.State.NOTHING_TO_SEND and not campaign.is_open
     refresh_states()
     campaign.refresh_from_db()
-    assert campaign.state == Campaign.State.COMPLETED
+    assert campaign.state == Campaign.State.NOTHING_TO_SEND
 
 
 def test_campaign_still_being_pulled_does_not_complete():

@@ -75,7 +75,7 @@ def test_list_shows_progress_and_pins_its_query_count(staff_client):
         create_campaign(name=f"C{i}", source="manual", rows=[SourceRow("Group A", f"0745000000{i}", "A")])
     with CaptureQueriesContext(connection) as ctx:
         staff_client.get("/campaigns/")
-    assert len(ctx) == few <= 10  # page, counts from the roll-ups (outbound + inbound, 2 each)
+    assert len(ctx) == few <= 12  # page, roll-up counts (outbound + inbound, 2 each), refresh_states
     html = response.content.decode()
     assert "C2" in html and 'aria-label="Sent"' in html
     assert response.context["campaigns"][0].n_sent == 1
@@ -102,13 +102,14 @@ def test_detail_shows_groups_rejections_replies_and_delivery_rate(staff_client):
 
 def test_pause_resume_abort_buttons(staff_client, objects):
     pk = objects["campaign"]
-    staff_client.post(f"/campaigns/{pk}/pause/")
-    assert Campaign.objects.get().state == "paused"
-    staff_client.post(f"/campaigns/{pk}/resume/")
-    assert Campaign.objects.get().state == "running"
-    staff_client.post(f"/campaigns/{pk}/abort/")
+    response = staff_client.post(f"/campaigns/{pk}/pause/", follow=True)
+    assert Campaign.objects.get().state == "paused" and "Campaign paused." in response.content.decode()
+    response = staff_client.post(f"/campaigns/{pk}/resume/", follow=True)
+    assert Campaign.objects.get().state == "running" and "Campaign resumed." in response.content.decode()
+    response = staff_client.post(f"/campaigns/{pk}/abort/", follow=True)
     assert Campaign.objects.get().state == "aborted"
-    assert OutboundMessage.objects.get().state == "refused"
+    assert "Campaign aborted." in response.content.decode() and "abortd" not in response.content.decode()
+    assert OutboundMessage.objects.get().state == "aborted"
 
 
 def test_manual_campaign_from_pasted_numbers(staff_client):

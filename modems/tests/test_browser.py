@@ -71,3 +71,20 @@ def test_route_health_reads_on_a_phone(staff_page, live_server, settings):
     assert "HTTP 503" in staff_page.inner_text("#health-history")
     # Nothing wider than the phone: the page does not scroll sideways.
     assert staff_page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_network_form_explains_a_bad_mcc_mnc_on_a_phone(staff_page, live_server):
+    from modems.models import Network
+
+    staff_page.set_viewport_size({"width": 390, "height": 844})
+    staff_page.goto(f"{live_server.url}/modems/networks/new/")
+    staff_page.fill("input[name=name]", "Vodafone UK")
+    staff_page.fill("input[name=mcc_mnc]", "2343O, abc")
+    staff_page.click("input[type=submit][value='Save network']")
+    staff_page.wait_for_load_state()
+    assert "Not an MCC-MNC code: “2343O”, “abc”" in staff_page.content()
+    assert not Network.objects.exists()
+    staff_page.fill("input[name=mcc_mnc]", "234 15")
+    staff_page.click("input[type=submit][value='Save network']")
+    staff_page.wait_for_url("**/modems/networks/")
+    assert Network.objects.get().mcc_mnc == "23415"

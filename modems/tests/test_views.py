@@ -173,3 +173,32 @@ def test_check_now_updates_the_status_from_the_modem(staff_client, modem_sim):
     sim = create_sim(device=modem_sim.port)
     response = staff_client.post(reverse("modems:sim_check", args=[sim.pk]), follow=True)
     assert "Modem status updated" in response.content.decode() and "-71 dBm" in response.content.decode()
+
+
+@pytest.mark.parametrize("value", ["2343O, abc", "2341", "1234567", "23415,foo", "12345", "234155x"])
+def test_network_form_refuses_what_is_not_an_mcc_mnc_code(staff_client, value):
+    network = create_network("Vodafone UK", mcc_mnc="23415")
+    response = staff_client.post(
+        reverse("modems:network_edit", args=[network.pk]),
+        {"name": "Vodafone UK", "kind": "operator", "carrier_names": "Vodafone", "mcc_mnc": value},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "Not an MCC-MNC code" in html and "5 or 6 digits" in html
+    network.refresh_from_db()
+    assert network.mcc_mnc == "23415"
+
+
+def test_network_form_tidies_valid_codes(staff_client):
+    response = staff_client.post(
+        reverse("modems:network_create"),
+        {"name": "UK", "kind": "operator", "carrier_names": "", "mcc_mnc": "234 15; 23410, 234-20, 310260, 23415"},
+    )
+    assert response.status_code == 302
+    assert Network.objects.get(name="UK").mcc_mnc == "23415,23410,23420,310260"
+
+
+def test_the_model_refuses_bad_codes_too():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        Network(name="X", mcc_mnc="2343O").full_clean()

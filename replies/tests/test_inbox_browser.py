@@ -56,3 +56,45 @@ def test_keyboard_sorting_in_the_inbox(page, live_server, staff_user):
     page.keyboard.press("Enter")
     page.wait_for_url("**/replies/contacts/**")
     assert "where is it?" in page.content()
+
+
+def test_end_key_shows_undo_and_undo_keeps_the_customer_subscribed(page, live_server, staff_user):
+    from sms.models import Contact, PendingOptOut
+
+    ensure_reply_types()
+    message = receive("ok thx 👍", sender="+447911123009")
+    order = list(ReplyType.objects.values_list("slug", flat=True))
+    page.goto(f"{live_server.url}/replies/")
+    page.keyboard.press("j")
+    page.keyboard.press(str(order.index("end") + 1))
+    row = page.locator(f"#inbox tr[data-pk='{message.pk}']")
+    row.locator(".pending-opt-out", has_text="opts out at").wait_for()
+    assert PendingOptOut.objects.filter(message=message, status="pending").exists()
+    assert not Contact.objects.get(number="+447911123009").is_opted_out
+    row.locator("button.undo-end").click()
+    page.wait_for_load_state()
+    assert "is not opted out" in page.content()
+    assert row.locator(".badge", has_text="Review").count() == 1
+    assert PendingOptOut.objects.get(message=message).status == "cancelled"
+
+
+def test_marking_a_classifier_opt_out_not_an_opt_out(page, live_server, staff_user):
+    from replies.sorting import categorise
+    from sms.models import ConsentEvent, Contact
+
+    ensure_reply_types()
+    message = receive("ok thx 👍", sender="+447911123010")
+    categorise(
+        reply=Reply.objects.get(pk=message.pk),
+        reply_type=ReplyType.objects.get(slug="end"),
+        source="classifier",
+        confidence=0.95,
+    )
+    contact = Contact.objects.get(number="+447911123010")
+    page.goto(f"{live_server.url}/replies/contacts/{contact.pk}/")
+    page.click("text=Not an opt-out")
+    page.fill("textarea[name=reason]", "It was a thank-you")
+    page.click("button:has-text('Confirm: not an opt-out')")
+    page.wait_for_url(f"**/replies/contacts/{contact.pk}/")
+    assert "Not opted out" in page.content() and "Correction (not an opt-out)" in page.content()
+    assert ConsentEvent.objects.filter(kind="correction", recorded_by=staff_user).count() == 1

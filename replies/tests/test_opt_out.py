@@ -129,7 +129,8 @@ def test_only_start_or_fresh_consent_lifts_the_opt_out(opted_out, outbox):
     assert ConsentEvent.objects.filter(number=NUMBER).first().kind == "opt_in"
 
 
-def test_staff_categorising_end_opts_out_with_staff_as_recorder(staff_user, outbox):
+def test_staff_categorising_end_opts_out_with_staff_as_recorder(staff_user, outbox, settings):
+    settings.REPLIES_OPT_OUT_GRACE_SECONDS = 0  # no grace period: at once (test_end_grace.py has the rest)
     message = receive("I'd rather you didn't message me any more", sender=NUMBER)
     categorise(reply=message.reply, reply_type=ReplyType.objects.get(slug="end"), source=Source.STAFF, by=staff_user)
     event = ConsentEvent.objects.get(number=NUMBER)

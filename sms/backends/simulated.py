@@ -88,7 +88,11 @@ class SimulatedBackend(BaseBackend):
                     recipient=message.sender,
                     external_id=f"sim-reply-{message.reference}",
                     content=SAMPLE_REPLIES[(digest // 3) % len(SAMPLE_REPLIES)],
-                    received_at=(message.delivered_at or timezone.now()) + timedelta(minutes=digest % 90),
+                    # An answer a few minutes after delivery, but never stamped in the future (a
+                    # reply "from" later would sort first and read "0 minutes ago").
+                    received_at=min(
+                        (message.delivered_at or timezone.now()) + timedelta(minutes=digest % 90), timezone.now()
+                    ),
                 )
             )
         return replies

@@ -75,3 +75,45 @@ def test_every_demo_page_renders_with_something_on_it(admin_client):
         assert response.status_code == 200, url
         assert text in response.content.decode(), url
     assert sim.outbound_messages.exists()  # campaign texts went out through the demo SIM
+
+
+def test_the_demo_tells_one_consistent_story(admin_client):
+    """No reply from the future; the demo SIM's counts are the texts it carried, as the
+    dashboard counts them."""
+    from datetime import timedelta
+
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    from modems.models import SimCard
+
+    call_command("load_demo", stdout=StringIO())
+    now = timezone.now()
+    assert not InboundMessage.objects.filter(received_at__gt=now).exists()
+    assert not OutboundMessage.objects.filter(sent_at__gt=now).exists()
+    sim = SimCard.objects.get(name="Demo gateway account")
+    sent_today = OutboundMessage.objects.filter(sent_at__date=timezone.localdate())
+    assert sent_today.exists() and not sent_today.exclude(sim=sim).exists()  # every text went through it
+    days = dict(sim.daily_counts(days=30))
+    assert days[timezone.localdate()] == sent_today.aggregate(n=Sum("segments"))["n"]
+    month = OutboundMessage.objects.filter(sim=sim, sent_at__gte=now - timedelta(days=29))
+    assert sum(days.values()) == month.aggregate(n=Sum("segments"))["n"]
+    assert sum(1 for n in days.values() if n) >= 12  # the fortnight shows on the SIM's chart
+    sim_page = admin_client.get(sim.get_absolute_url()).content.decode()
+    assert stats.today().sent == sent_today.count()  # the dashboard's "sent today"
+    assert f"({sent_today.count()} text" in sim_page  # the same texts on the SIM page
+
+
+def test_simulated_replies_are_never_stamped_in_the_future():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sms.backends.simulated import SimulatedBackend
+    from sms.testing import create_message
+
+    messages = [create_message(f"+4479111230{i:02d}", "Hi") for i in range(30)]
+    for message in messages:
+        message.delivered_at = timezone.now() - timedelta(seconds=10)
+    replies = SimulatedBackend().fetch_inbound(messages)
+    assert replies and all(reply.received_at <= timezone.now() for reply in replies)

@@ -22,7 +22,7 @@
   }
 
   function setType(row, typeId) {
-    var body = new URLSearchParams({ reply_type: typeId });
+    var body = new URLSearchParams({ reply_type: typeId, next: window.location.pathname + window.location.search });
     row.classList.add("opacity-50");
     return fetch(row.dataset.setUrl, {
       method: "POST",

@@ -36,10 +36,11 @@ from modems.testing import create_network, create_sim
 from replies.models import Reply, ReplyType, Source
 from replies.sorting import categorise
 from replies.testing import ensure_reply_types
+from sms.consent import apply_due_opt_outs
 from sms.dispatch import dispatch
 from sms.fake_http import FakeHTTPServer as FakeGateway
 from sms.fake_http import Reply as GatewayReply
-from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, State
+from sms.models import ConsentEvent, Contact, InboundMessage, OutboundMessage, PendingOptOut, State
 
 pytestmark = pytest.mark.django_db
 
@@ -176,6 +177,10 @@ def test_a_campaign_from_pull_to_notification(world, data_source, client, staff_
     types = {t.slug: t for t in ReplyType.objects.all()}
     for number, slug in [(modem_a, "thanks"), (gateway_a, "end"), (gateway_b, "misc")]:
         categorise(reply=Reply.objects.get(message__sender=number), reply_type=types[slug], source=Source.STAFF, by=staff_user)  # fmt: skip
+    # A staff "End" stands after its grace period (shown with an Undo); the next send_queued applies it.
+    assert not Contact.objects.get(number=gateway_a).is_opted_out
+    PendingOptOut.objects.filter(number=gateway_a).update(due_at=timezone.now())
+    assert apply_due_opt_outs() == 1
     assert Contact.objects.get(number=gateway_a).is_opted_out  # "End" opts out too
     opted_out = {modem_b, gateway_a}
     assert set(Contact.objects.filter(opted_out_at__isnull=False).values_list("number", flat=True)) == opted_out

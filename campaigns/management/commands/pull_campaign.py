@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.models import PullRun
-from campaigns.pull import pull_campaign
+from campaigns.pull import NO_SOURCE, pull_campaign, source_configured
 
 
 class Command(BaseCommand):
@@ -15,6 +15,11 @@ class Command(BaseCommand):
             if verbosity >= 1:
                 self.stdout.write(f"  {done}/{total} rows")
 
+        if not source_configured(url):
+            # Uploads and pasted lists work without a source: cron must not fail (nor record a
+            # failed pull that hides the real "Last pull") every ten minutes.
+            self.stdout.write(NO_SOURCE)
+            return
         run = pull_campaign(trigger="cron", url=url, progress=progress)
         if run.state == PullRun.State.LOCKED:
             self.stdout.write(self.style.WARNING("Skipped: another pull is running"))

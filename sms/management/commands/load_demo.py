@@ -26,8 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="demo")
 
     def handle(self, *args, username="demo", **options):
-        for module in self.demo_modules():
+        modules = self.demo_modules()
+        for module in modules:
             module.load(self.stdout)
+        for module in modules:  # once every app's data is in (e.g. SIM counts from the texts sent)
+            if hasattr(module, "finish"):
+                module.finish(self.stdout)
         password = secrets.token_urlsafe(9)
         user, _ = get_user_model().objects.get_or_create(
             username=username, defaults={"is_staff": True, "is_superuser": True}

@@ -2,6 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from sms.consent import apply_due_opt_outs
 from sms.dispatch import dispatch, recover_stuck
 
 
@@ -20,6 +21,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"  batch {summary.batches}: {summary}")
 
         while True:
+            applied = apply_due_opt_outs()  # staff "End" labels whose grace period is over
+            if applied:
+                self.stdout.write(f"Opt-outs now standing: {applied}")
             recovered = recover_stuck()
             if any(recovered.values()):
                 self.stdout.write(
