@@ -78,9 +78,17 @@ def _texts(rng: random.Random) -> int:
 
 def _settle(answers, when) -> None:
     """The answers the texts got went out and arrived within a minute (the demo's history)."""
+    from modems.models import SimCard
+
+    # Through the demo's gateway account, as every other demo text: its counts are its texts.
+    sim = SimCard.objects.filter(backend="simulated", active=True).order_by("pk").first()
     for answer in answers:
         answer.set_state(
-            State.SENT, at=when + timedelta(seconds=5), sent_at=when + timedelta(seconds=5), backend="simulated"
+            State.SENT,
+            at=when + timedelta(seconds=5),
+            sent_at=when + timedelta(seconds=5),
+            backend="simulated",
+            sim=sim,
         )
         answer.mark_delivered(at=when + timedelta(seconds=40), note="Simulated")
         OutboundMessage.objects.filter(pk=answer.pk).update(created_at=when)
