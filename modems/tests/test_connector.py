@@ -83,7 +83,8 @@ def test_kannel_dlr_without_the_secret_is_refused_and_changes_nothing(gateway, c
     assert message.state == State.SENT
 
 
-def test_kannel_refusal_is_permanent_and_a_server_error_is_retried(gateway):
+def test_kannel_refusal_is_permanent_and_a_server_error_is_retried(gateway, settings):
+    settings.SMS_SEND_CONCURRENCY = 1  # the scripted answers go to the texts in their order
     connector_route(gateway, "kannel", "/cgi-bin/sendsms")
     gateway.script(Reply(403, "3: Authorization failed"), Reply(503, "Service unavailable"))
     refused = create_message("+447911123003", "One")
