@@ -297,3 +297,15 @@ def test_numbers_without_followup_follow_the_latest_reply():
             categorise(reply=message.reply, reply_type=types[slug], source="staff")
     receive("unsorted later text", sender=a)  # uncategorised texts do not count
     assert Reply.objects.numbers_without_followup([a, b, c, "+447911123099"]) == {a}
+
+
+def test_inbox_filters_by_the_campaign_a_reply_answers(staff_client):
+    spring = Campaign.objects.create(name="Spring")
+    autumn = Campaign.objects.create(name="Autumn")
+    create_message("+447911123001", "Spring offer", state=State.SENT, campaign=spring)
+    create_message("+447911123002", "Autumn offer", state=State.SENT, campaign=autumn)
+    receive("Yes to spring", "+447911123001")
+    receive("Yes to autumn", "+447911123002")
+    page = staff_client.get(reverse("replies:index"), {"campaign": spring.pk}).content.decode()
+    assert "Yes to spring" in page and "Yes to autumn" not in page
+    assert f'<option value="{autumn.pk}">Autumn</option>' in page  # every campaign offered
