@@ -1,6 +1,8 @@
 from django.contrib import admin
 
 from replies.models import ClassifierModel, Label, Reply, ReplyType
+from replies.rollups import ReplyCount, ReplyCountDelta
+from sms.admin import RollupAdmin
 
 
 @admin.register(ReplyType)
@@ -32,3 +34,11 @@ class LabelAdmin(admin.ModelAdmin):
 @admin.register(ClassifierModel)
 class ClassifierModelAdmin(admin.ModelAdmin):
     list_display = ["version", "status", "algorithm", "training_size", "created_at"]
+
+
+@admin.register(ReplyCount, ReplyCountDelta)
+class ReplyRollupAdmin(RollupAdmin):
+    """The replies' roll-up (replies/rollups.py): the triggers' to write, shown, never edited."""
+
+    list_display = ["day", "campaign_pk", "template_pk", "reply_type_pk", "source", "keyword", "needs_review", "n"]
+    list_filter = ["day", "source", "needs_review"]

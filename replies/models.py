@@ -188,3 +188,6 @@ class ClassifierModel(models.Model):
     @classmethod
     def current(cls) -> ClassifierModel | None:
         return cls.objects.filter(status=cls.Status.READY).order_by("-version").first()
+
+
+from replies.rollups import ReplyCount, ReplyCountDelta  # noqa: E402, F401  (the roll-up's models)

@@ -130,6 +130,19 @@ TABLES = {
     "outbound": (OutboundCount, OutboundCountDelta, OUTBOUND_KEY, ("n", "segments")),
     "inbound": (InboundCount, InboundCountDelta, INBOUND_KEY, ("n",)),
 }
+# kind: a function of (the day expression for a stored time) returning (SELECT of the exact
+# counts from the rows themselves, the indexed time column that bounds it); see _recount_sql.
+RECOUNTS: dict = {}
+
+
+def register(kind: str, *, count_model, delta_model, key: Sequence[str], values: Sequence[str], recount) -> None:
+    """Add a roll-up kept by an app above this one (its own triggers append to ``delta_model``):
+    ``counts``, ``compact``, ``repair`` and ``drift`` then treat it as they treat texts.
+    ``recount(day_sql)`` returns the SELECT (columns named as ``key`` and ``values``) of the
+    exact figures and the time column to bound it by; ``day_sql(column)`` is the local-day
+    expression the triggers use."""
+    TABLES[kind] = (count_model, delta_model, tuple(key), tuple(values))
+    RECOUNTS[kind] = recount
 
 
 # --- Reading -----------------------------------------------------------------------------
@@ -253,6 +266,8 @@ def _day_sql(column: str) -> str:
 
 def _recount_sql(kind: str) -> tuple[str, str]:
     """(SELECT of the exact counts from the texts, the time column to bound it by)."""
+    if kind in RECOUNTS:
+        return RECOUNTS[kind](_day_sql)
     if kind == "outbound":
         return (
             f"SELECT {_day_sql('m.created_at')} AS day, COALESCE(m.sim_id, 0) AS sim_pk, m.backend AS backend, "  # noqa: S608

@@ -14,14 +14,15 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.apps import apps
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, Template
 from modems.models import SimCard
-from replies.models import Label, Reply, ReplyType, Source
+from replies.models import Label, ReplyType, Source
+from replies.rollups import reply_counts
 from sms import rollups
 from sms.encoding import is_gsm7, segment_info, to_gsm7
 from sms.models import ConsentEvent, Encoding, OutboundMessage, State
@@ -59,12 +60,13 @@ def _route(sim_pk: int, backend: str) -> tuple:
     return (sim_pk, "" if sim_pk else backend)
 
 
-def _list_url(name: str, route: tuple, day) -> str:
+def _list_prefix(name: str, route: tuple) -> str:
+    """The list's URL for the route, up to the day (reversed once per column, not per cell)."""
     sim_pk, backend = route
-    query = {"sim": sim_pk or "none", "day": f"{day:%Y-%m-%d}"}
+    query = {"sim": sim_pk or "none"}
     if not sim_pk and backend:
         query["backend"] = backend
-    return f"{reverse(name)}?{urlencode(query)}"
+    return f"{reverse(name)}?{urlencode(query)}&day="
 
 
 # --- Texts per SIM per day (Texting Centre's table) --------------------------------------
@@ -89,12 +91,16 @@ def per_sim_per_day(period: Period) -> tuple[Table, dict]:
         headers += [f"{name} sent", f"{name} received"]
     table = Table("texts-per-sim", "Texts per SIM per day", headers)
     totals = Counter()
+    prefixes = {r: (_list_prefix("sms:outbound_list", r), _list_prefix("sms:inbound_list", r)) for r in routes}
+    empty = Counter()
     for day in reversed(period.days):
         row = [day]
+        stamp = f"{day:%Y-%m-%d}"
         for route in routes:
-            figures = cells.get((day, route), Counter())
-            row.append(Cell(figures["out"], _list_url("sms:outbound_list", route, day)))
-            row.append(Cell(figures["in"], _list_url("sms:inbound_list", route, day)))
+            figures = cells.get((day, route), empty)
+            out_prefix, in_prefix = prefixes[route]
+            row.append(Cell(figures["out"], out_prefix + stamp))
+            row.append(Cell(figures["in"], in_prefix + stamp))
             totals[(route, "out")] += figures["out"]
             totals[(route, "in")] += figures["in"]
         table.rows.append(row)
@@ -207,18 +213,16 @@ def _names(model, pks) -> dict[int, str]:
 
 
 def reply_rows(period: Period) -> list[tuple]:
-    """(campaign, template, reply type, keyword, n) of the replies received in the period to
-    our texts: one join, shared by the reply tables of the page."""
-    return list(
-        Reply.objects.filter(
-            message__received_at__gte=period.start,
-            message__received_at__lt=period.end,
-            message__in_reply_to__isnull=False,
-        )
-        .values_list("message__in_reply_to__campaign", "message__in_reply_to__template", "reply_type_id", "keyword")
-        .annotate(n=Count("pk"))
-        .order_by()
+    """(campaign, template, reply type, keyword, n) of the replies received in the period (None:
+    not a reply to a campaign text / not sorted), from the replies' roll-up: one read shared by
+    the reply tables of the page."""
+    rows = reply_counts(
+        by=("campaign_pk", "template_pk", "reply_type_pk", "keyword"), first=period.first, last=period.last
     )
+    return [
+        (campaign or None, template or None, type_pk or None, keyword, figures["n"])
+        for (campaign, template, type_pk, keyword), figures in rows.items()
+    ]
 
 
 def replies_by_type(period: Period, rows: list[tuple] | None = None) -> Table:
@@ -250,15 +254,13 @@ def _opt_outs(rows: list[tuple], index: int) -> Counter:
     return counts
 
 
-def clicks(*, field: str, pks, period: Period) -> dict[int, int] | None:
-    """Click-through slot: once the ``links`` app is installed, its ``links.stats.clicks(field=
-    "campaign"|"template", pks=..., start=..., end=...)`` returns {pk: clicks}. None: no column."""
+def clicks(*, field: str, pks, period: Period) -> dict[int, dict[str, int]] | None:
+    """Click-through per campaign or template (``links.stats.clicks``), or None without the
+    ``links`` app (then the table has no click columns)."""
     if not apps.is_installed("links"):
         return None
-    try:
-        from links.stats import clicks as link_clicks  # optional, higher-level app
-    except ImportError:
-        return None
+    from links.stats import clicks as link_clicks  # the links app, below this one
+
     return link_clicks(field=field, pks=list(pks), first=period.first, last=period.last)
 
 
@@ -284,16 +286,22 @@ def rates(period: Period, *, by: str, rows: list[tuple] | None = None) -> Table:
     clicked = clicks(field=by, pks=pks, period=period)
     headers = [by.capitalize(), "Texts sent", "Replies", "Reply rate %", "Opt-outs", "Opt-out rate %"]
     if clicked is not None:
-        headers += ["Clicks", "Click-through %"]
+        headers += ["Texts with a link", "People who clicked", "Click-through %"]
     table = Table(f"rates-by-{by}", f"Reply and opt-out rates per {by}", headers)
     for pk in pks:
         row = [names.get(pk, f"{by.capitalize()} {pk}"), sent[pk], replies[pk], percent(replies[pk], sent[pk])]
         row += [opt_outs[pk], percent(opt_outs[pk], sent[pk])]
         if clicked is not None:
-            row += [clicked.get(pk, 0), percent(clicked.get(pk, 0), sent[pk])]
+            links = clicked.get(pk, {"links": 0, "delivered": 0, "unique": 0})
+            row += [links["links"], links["unique"], percent(links["unique"], links["delivered"])]
         table.rows.append(row)
     if clicked is None:
         table.note = "Click-through appears here once tracked links (the links app) are installed."
+    else:
+        table.note = (
+            "Click-through: people who opened a tracked link (not link-preview bots) over the texts with a link "
+            "that were delivered; empty where no text had a link."
+        )
     return table
 
 
@@ -437,20 +445,16 @@ def sorting(period: Period) -> tuple[Table, dict[str, list[int]]]:
     """Per day received: how the texts were sorted (keyword / classifier / staff) and how many
     still wait for review; and the labels staff gave that day (their review work)."""
     tz = timezone.get_current_timezone()
-    rows = (
-        Reply.objects.filter(message__received_at__gte=period.start, message__received_at__lt=period.end)
-        .annotate(day=TruncDate("message__received_at", tzinfo=tz))
-        .values("day")
-        .annotate(
-            total=Count("pk"),
-            keyword=Count("pk", filter=Q(source=Source.KEYWORD)),
-            classifier=Count("pk", filter=Q(source=Source.CLASSIFIER)),
-            staff=Count("pk", filter=Q(source=Source.STAFF)),
-            waiting=Count("pk", filter=Q(needs_review=True)),
-        )
-        .order_by()
-    )
-    by_day = {row["day"]: row for row in rows}
+    by_day: dict = defaultdict(Counter)
+    for (day, source, waiting), figures in reply_counts(
+        by=("day", "source", "needs_review"), first=period.first, last=period.last
+    ).items():
+        row = by_day[day]
+        row["total"] += figures["n"]
+        if source in (Source.KEYWORD, Source.CLASSIFIER, Source.STAFF):
+            row[source] += figures["n"]
+        if waiting:
+            row["waiting"] += figures["n"]
     staff_work = dict(
         Label.objects.filter(source=Source.STAFF, at__gte=period.start, at__lt=period.end)
         .annotate(day=TruncDate("at", tzinfo=tz))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.apps import apps
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -74,13 +75,19 @@ SECTIONS = {
 
 def data_version() -> tuple:
     """Changes whenever a figure of any section may have: every text created or changed
-    appends a roll-up delta (the triggers), every sorting a label, every opt-out/in a ledger
-    row. One query of four index lookups."""
+    appends a roll-up delta (the triggers), every reply sorted or sent back to review a reply
+    delta, every label a label, every opt-out/in a ledger row, every click a click. One query of
+    an index lookup per table."""
+    tables = [
+        "sms_outboundcountdelta",
+        "sms_inboundcountdelta",
+        "replies_replycountdelta",
+        "replies_label",
+        "sms_consentevent",
+        *(["links_click"] if apps.is_installed("links") else []),  # click-through
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT (SELECT MAX(id) FROM sms_outboundcountdelta), (SELECT MAX(id) FROM sms_inboundcountdelta), "
-            "(SELECT MAX(id) FROM replies_label), (SELECT MAX(id) FROM sms_consentevent)"
-        )
+        cursor.execute("SELECT " + ", ".join(f"(SELECT MAX(id) FROM {table})" for table in tables))  # noqa: S608
         return cursor.fetchone()
 
 

@@ -51,12 +51,12 @@ def test_rollup_agrees_with_a_recount_after_random_changes():
     rng = random.Random(12)
     sims = _sims()
     _random_changes(rng, sims)
-    assert rollups.drift() == {"outbound": [], "inbound": []}
+    assert not any(rollups.drift().values())
     rollups.compact()
-    assert rollups.drift() == {"outbound": [], "inbound": []}
+    assert not any(rollups.drift().values())
     assert rollups.OutboundCountDelta.objects.count() == 0
     _random_changes(rng, sims)  # deltas on top of compacted counts
-    assert rollups.drift() == {"outbound": [], "inbound": []}
+    assert not any(rollups.drift().values())
 
 
 @pytest.mark.django_db
@@ -83,7 +83,7 @@ def test_repair_fixes_a_roll_up_that_was_tampered_with():
     rollups.OutboundCount.objects.update(n=5)
     assert len(rollups.drift()["outbound"]) == 1
     assert rollups.repair() == 1
-    assert rollups.drift() == {"outbound": [], "inbound": []}
+    assert not any(rollups.drift().values())
     assert rollups.totals(rollups.outbound_counts(by=("state",))) == {"waiting": 1}
 
 
@@ -124,9 +124,9 @@ def test_rollup_stays_exact_under_concurrent_changes_on_postgresql():
         return True
 
     assert run_concurrently(worker, 6) == [True] * 6
-    assert rollups.drift() == {"outbound": [], "inbound": []}
+    assert not any(rollups.drift().values())
     rollups.compact()
-    assert rollups.drift() == {"outbound": [], "inbound": []}
+    assert not any(rollups.drift().values())
     assert sum(rollups.totals(rollups.outbound_counts(by=("state",))).values()) == 120
 
 
@@ -159,7 +159,7 @@ def test_a_text_counts_on_its_local_day_and_a_new_zone_is_recounted():
     assert rollups.set_zone("Asia/Tokyo") is True  # 07:30 on 2 July there
     rollups.repair()
     assert rollups.totals(rollups.outbound_counts(by=("day",))) == {late.date() + timedelta(days=1): 1}
-    assert rollups.drift() == {"outbound": [], "inbound": []}
+    assert not any(rollups.drift().values())
 
 
 @pytest.mark.django_db
@@ -182,4 +182,4 @@ def test_a_missing_zone_row_never_stops_a_text_from_being_stored():
     rollups.RollupZone.objects.all().delete()
     create_message()  # counted in UTC meanwhile; compact_rollups --repair restores the zone
     assert sum(rollups.totals(rollups.outbound_counts(by=("state",))).values()) == 1
-    assert rollups.drift() == {"outbound": [], "inbound": []}
+    assert not any(rollups.drift().values())

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sms import rollups
+from sms.models import OutboundMessage, State
 from sms.testing import assert_staff_only
 from stats.ranges import Period
 from stats.sections import SECTIONS
@@ -83,12 +84,38 @@ def test_replies_per_type_and_rates_per_campaign_and_template(staff_client, worl
     row = dict(zip(header, by_type[1], strict=True))
     assert row["Campaign"] == "Spring" and row["Thanks"] == "1" and row["End"] == "1" and row["Total"] == "2"
     campaign = _csv(staff_client, "replies", "rates-by-campaign")
-    # Spring: 4 texts went out (3 today, 1 yesterday); 2 replies; 1 opt-out.
-    assert campaign[1] == ["Spring", "4", "2", "50.0", "1", "25.0"]
+    # Spring: 4 texts went out (3 today, 1 yesterday); 2 replies; 1 opt-out; no tracked links.
+    assert campaign[1] == ["Spring", "4", "2", "50.0", "1", "25.0", "0", "0", ""]
     template = _csv(staff_client, "replies", "rates-by-template")
-    assert template[1] == ["Group A", "4", "2", "50.0", "1", "25.0"]
-    html = staff_client.get(reverse("stats:section", args=["replies"])).content.decode()
-    assert "Click-through appears here once tracked links" in html
+    assert template[1] == ["Group A", "4", "2", "50.0", "1", "25.0", "0", "0", ""]
+
+
+def test_click_through_per_campaign_and_template(staff_client, world):
+    from links.models import Click, Link
+
+    spring = OutboundMessage.objects.filter(campaign__name="Spring").order_by("created_at", "pk")
+    delivered = [m for m in spring if m.state == State.DELIVERED]  # yesterday's and today's two
+    undelivered = next(m for m in spring if m.state == State.ERROR_UPDATE)
+    for i, message in enumerate([*delivered, undelivered]):
+        Link.objects.create(token=f"tok{i}", message=message, recipient=f"+44791112300{i}")
+    first = Link.objects.get(token="tok1")
+    first.first_clicked_at = timezone.now()
+    first.save()
+    Click.objects.create(link=first, user_agent="phone")
+    Click.objects.create(link=Link.objects.get(token="tok2"), user_agent="WhatsApp/2", is_bot=True)  # a bot
+    # 4 texts with a link, 3 of them delivered, 1 person clicked: 33.3 %.
+    campaign = _csv(staff_client, "replies", "rates-by-campaign")
+    assert campaign[0][-3:] == ["Texts with a link", "People who clicked", "Click-through %"]
+    assert campaign[1] == ["Spring", "4", "2", "50.0", "1", "25.0", "4", "1", "33.3"]
+    template = _csv(staff_client, "replies", "rates-by-template")
+    assert template[1][-3:] == ["4", "1", "33.3"]
+    today = _csv(
+        staff_client,
+        "replies",
+        "rates-by-campaign",
+        f"range=custom&from={timezone.localdate()}&to={timezone.localdate()}",
+    )
+    assert today[1][-3:] == ["3", "1", "50.0"]  # today only: yesterday's delivered text is out of range
 
 
 def test_consent_over_time_by_source(staff_client, world):
@@ -138,11 +165,11 @@ def test_figures_are_the_same_before_and_after_compaction(staff_client, world):
 QUERIES = {
     "sims": 2 + 1 + 4 + 4,  # SIMs; per-SIM out/in; chart out/in
     "delivery": 2 + 1 + 2 + 2,  # SIMs; states per route; SIMs and failed texts for the reasons
-    # one join of the replies; by type: types, names; per campaign / template: out, in, opt-out types, names
-    "replies": 2 + 1 + 2 + 2 * (4 + 2),
+    # the replies' roll-up; by type: types, names; per campaign / template: out, in, opt-out types, names
+    "replies": 2 + 2 + 2 + 2 * (4 + 2 + 1),  # + click-through (links)
     "consent": 2 + 1,
     "cost": 2 + 1 + 2 + 1,  # SIMs; segments; the UCS-2 sample
-    "sorting": 2 + 3,  # replies by day, staff labels by day, waiting now
+    "sorting": 2 + 2 + 2,  # replies by day (the replies' roll-up), staff labels by day, waiting now
 }
 
 
