@@ -3,16 +3,17 @@ number of queries, and the "send a test text" action."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from modems.models import SimCard
-from sms.models import OutboundMessage, State
-from sms.stats import FAILED_STATES, REPORTABLE_STATES, local_midnight
+from sms import rollups
+from sms.models import FAILING, OutboundMessage, State
+from sms.stats import FAILED_STATES, REPORTABLE_STATES, SENT_STATES
 
 #: Backend options that name a sender, in the order they are shown.
 SENDER_OPTIONS = ("from_number", "sender_id", "sender", "origination_number", "messaging_service_sid")
@@ -52,23 +53,37 @@ def senders(sim: SimCard) -> list[str]:
     return found
 
 
+def sent_today(sim: SimCard) -> int:
+    """Texts queued today through this SIM that went out (the roll-ups; a modem's SIM page)."""
+    today = timezone.localdate()
+    states = rollups.outbound_counts(by=("state",), first=today, last=today, sim_pk=sim.pk)
+    return sum(f["n"] for (state,), f in states.items() if state in SENT_STATES)
+
+
 def figures(sim: SimCard) -> RouteFigures:
+    """Today's texts and the 7-day delivery rate of the texts queued through this route (a text
+    counts on the day it was queued, its current state: the Stats page's rule), from the
+    roll-ups: two small reads at a million texts, where a live count took a quarter second."""
     from sms.backends import get_backend_class
 
-    midnight = local_midnight(timezone.localdate())
-    week_ago = timezone.now() - timedelta(days=7)
-    texts = OutboundMessage.objects.filter(sim=sim)
-    counts = texts.aggregate(
-        today_total=Count("pk", filter=Q(created_at__gte=midnight)),
-        today_sent=Count("pk", filter=Q(sent_at__gte=midnight)),
-        today_delivered=Count("pk", filter=Q(delivered_at__gte=midnight)),
-        today_failed=Count("pk", filter=Q(state__in=FAILED_STATES, changed_at__gte=midnight)),
-        week_reportable=Count("pk", filter=Q(sent_at__gte=week_ago, state__in=REPORTABLE_STATES)),
-        week_delivered=Count("pk", filter=Q(sent_at__gte=week_ago, state=State.DELIVERED)),
-    )
+    today = timezone.localdate()
+    states = rollups.outbound_counts(by=("day", "state"), first=today - timedelta(days=6), last=today, sim_pk=sim.pk)
+    today_states, week_states = Counter(), Counter()
+    for (day, state), f in states.items():
+        week_states[state] += f["n"]
+        if day == today:
+            today_states[state] += f["n"]
+    counts = {
+        "today_total": sum(today_states.values()),
+        "today_sent": sum(today_states[s] for s in SENT_STATES),
+        "today_delivered": today_states[State.DELIVERED],
+        "today_failed": sum(today_states[s] for s in FAILED_STATES),
+        "week_reportable": sum(week_states[s] for s in REPORTABLE_STATES),
+        "week_delivered": week_states[State.DELIVERED],
+    }
     last_error = (
-        texts.filter(state__in=(*FAILED_STATES, State.ERROR_RETRY, State.UNKNOWN))
-        .exclude(error="")
+        OutboundMessage.objects.filter(FAILING, sim=sim)
+        .exclude(error="")  # with FAILING, the predicate of the partial index sms_out_sim_last_error
         .order_by("-changed_at", "-pk")
         .first()
     )

@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
@@ -43,8 +42,7 @@ def sim_detail(request, pk):
         )
     # The dashboard counts texts, the allowance counts parts: show both so they can be compared.
     route = context.get("route")
-    today = sim.outbound_messages.filter(sent_at__date=timezone.localdate())
-    context["texts_today"] = route.today_sent if route else today.count()
+    context["texts_today"] = route.today_sent if route else route_page.sent_today(sim)
     return render(request, "modems/sim_detail.html", context)
 
 

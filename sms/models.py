@@ -48,17 +48,10 @@ FINAL_STATES = (
     State.UNKNOWN,
     State.ABORTED,
 )
+# Texts whose `error` may say what went wrong (a route's "last error").
+FAILING = Q(state__in=[State.ERROR, State.ERROR_UPDATE, State.ERROR_RETRY, State.UNKNOWN])
 # The states a message has "left" in (campaign completion counts these).
-LEFT_STATES = (
-    State.DEBUG,
-    State.SENT,
-    State.DELIVERED,
-    State.ERROR,
-    State.ERROR_UPDATE,
-    State.UNKNOWN,
-    State.REFUSED,
-    State.ABORTED,
-)
+LEFT_STATES = (State.SENT, *FINAL_STATES)
 # The states of a text that actually went out to a gateway ("gone out", "Sent" columns).
 GONE_OUT_STATES = (State.DEBUG, State.SENT, State.DELIVERED, State.ERROR_UPDATE, State.UNKNOWN)
 
@@ -308,6 +301,11 @@ class OutboundMessage(models.Model):
             # The last text to a number (every inbound text's link, conversations, opt-outs):
             # one index probe at a million rows, read backwards for "newest first".
             models.Index(fields=["recipient", "created_at", "id"], name="sms_out_recipient_recent"),
+            # A SIM's latest texts (its page) and a SIM's texts of a day (the Stats page's cells).
+            models.Index(fields=["sim", "created_at"], name="sms_out_sim_recent"),
+            models.Index(  # a route's last error: the failing texts only (a few %), newest first
+                fields=["sim", "changed_at"], name="sms_out_sim_last_error", condition=FAILING & ~Q(error="")
+            ),
         ]
         verbose_name = "outbound message"
 

@@ -85,8 +85,9 @@ def test_the_route_page_answers_in_pinned_queries(staff_client, account, django_
     for _ in range(5):
         _text(account, State.DELIVERED, sent_ago=timedelta(minutes=1), error="")
     _text(account, State.ERROR, error="boom")
-    # session, user, SIM, day counts (chart), route figures, last error, latest texts, health history
-    with django_assert_num_queries(8):
+    # session, user, SIM, day counts (chart), route figures (roll-up counts + deltas), last error,
+    # latest texts, health history
+    with django_assert_num_queries(9):
         assert staff_client.get(account.get_absolute_url()).status_code == 200
 
 
