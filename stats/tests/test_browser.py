@@ -23,7 +23,7 @@ def test_stats_page_range_cell_to_day_list_and_csv(staff_page, live_server, worl
     assert _day_rows(page) == 30
     assert "S2" in page.locator("#least-used").inner_text()
     # The chart says what it shows to a screen reader.
-    assert "Texts per day" in page.locator("#chart svg").get_attribute("aria-label")
+    assert "Texts per day" in page.locator("#chart svg[role=img]").get_attribute("aria-label")
 
     page.click("[data-range='7d']")
     page.wait_for_url("**/stats/?range=7d")
