@@ -72,12 +72,17 @@ def _list_prefix(name: str, route: tuple) -> str:
 # --- Texts per SIM per day (Texting Centre's table) --------------------------------------
 
 
-def per_sim_per_day(period: Period) -> tuple[Table, dict]:
+def received_per_route(period: Period) -> dict[tuple, dict[str, int]]:
+    """Texts received per (day, SIM, backend): shared by the table and the chart of the tab."""
+    return rollups.inbound_counts(by=("day", "sim_pk", "backend"), first=period.first, last=period.last)
+
+
+def per_sim_per_day(period: Period, inb: dict | None = None) -> tuple[Table, dict]:
     """A row a day (newest first), two columns a route (sent, received), each count linked to
     that route's texts of that day; and the least-used active SIM today."""
     sims = _sims()
     out = rollups.outbound_counts(by=("day", "sim_pk", "backend"), first=period.first, last=period.last)
-    inb = rollups.inbound_counts(by=("day", "sim_pk", "backend"), first=period.first, last=period.last)
+    inb = received_per_route(period) if inb is None else inb
     cells: dict[tuple, Counter] = defaultdict(Counter)
     for (day, sim_pk, backend), figures in out.items():
         cells[(day, _route(sim_pk, backend))]["out"] += figures["n"]
@@ -115,17 +120,17 @@ def per_sim_per_day(period: Period) -> tuple[Table, dict]:
     return table, {"least_used": least, "routes": [_route_name(r, sims) for r in routes]}
 
 
-def daily_series(period: Period) -> dict[str, list[int]]:
+def daily_series(period: Period, inb: dict | None = None) -> dict[str, list[int]]:
     """Sent (left the building), failed and received per day, for the chart above the table."""
     out = rollups.outbound_counts(by=("day", "state"), first=period.first, last=period.last)
-    inb = rollups.inbound_counts(by=("day",), first=period.first, last=period.last)
+    inb = received_per_route(period) if inb is None else inb
     series = {"sent": Counter(), "failed": Counter(), "received": Counter()}
     for (day, state), figures in out.items():
         if state in SENT_STATES:
             series["sent"][day] += figures["n"]
         if state in FAILED:
             series["failed"][day] += figures["n"]
-    for (day,), figures in inb.items():
+    for (day, *_route), figures in inb.items():
         series["received"][day] += figures["n"]
     return {name: [counts[day] for day in period.days] for name, counts in series.items()}
 
@@ -264,23 +269,24 @@ def clicks(*, field: str, pks, period: Period) -> dict[int, dict[str, int]] | No
     return link_clicks(field=field, pks=list(pks), first=period.first, last=period.last)
 
 
-def rates(period: Period, *, by: str, rows: list[tuple] | None = None) -> Table:
+def sent_rows(period: Period) -> dict[tuple, dict[str, int]]:
+    """Texts per (campaign, template, state) queued in the period: one read for both rate tables."""
+    return rollups.outbound_counts(by=("campaign_pk", "template_pk", "state"), first=period.first, last=period.last)
+
+
+def rates(period: Period, *, by: str, rows: list[tuple] | None = None, sent_by: dict | None = None) -> Table:
     """Texts sent, replies, reply rate, opt-outs and opt-out rate per campaign or template."""
-    key = f"{by}_pk"
+    index = 0 if by == "campaign" else 1
+    rows = reply_rows(period) if rows is None else rows
     sent = Counter()
-    for (pk, state), figures in rollups.outbound_counts(
-        by=(key, "state"), first=period.first, last=period.last
-    ).items():
-        if pk and state in SENT_STATES:
-            sent[pk] += figures["n"]
-    replies = Counter(
-        {
-            pk: f["n"]
-            for (pk,), f in rollups.inbound_counts(by=(key,), first=period.first, last=period.last).items()
-            if pk
-        }
-    )
-    opt_outs = _opt_outs(reply_rows(period) if rows is None else rows, 0 if by == "campaign" else 1)
+    for key, figures in (sent_rows(period) if sent_by is None else sent_by).items():
+        if key[index] and key[2] in SENT_STATES:
+            sent[key[index]] += figures["n"]
+    replies = Counter()  # replies received in the period (sorted or not), from the replies' roll-up
+    for row in rows:
+        if row[index]:
+            replies[row[index]] += row[4]
+    opt_outs = _opt_outs(rows, index)
     pks = sorted(set(sent) | set(replies), reverse=True)
     names = _names(Campaign if by == "campaign" else Template, pks)
     clicked = clicks(field=by, pks=pks, period=period)

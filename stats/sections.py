@@ -23,8 +23,10 @@ CACHE_SECONDS = 60
 
 
 def sims(period: Period) -> dict:
-    table, extra = reports.per_sim_per_day(period)
-    chart = charts.line_chart(period.days, reports.daily_series(period), title=f"Texts per day, {period.label}")
+    received = reports.received_per_route(period)  # one read for the table and the chart
+    table, extra = reports.per_sim_per_day(period, received)
+    series = reports.daily_series(period, received)
+    chart = charts.line_chart(period.days, series, title=f"Texts per day, {period.label}")
     return {"tables": [table], "chart": chart, **extra}
 
 
@@ -34,12 +36,12 @@ def delivery(period: Period) -> dict:
 
 
 def replies(period: Period) -> dict:
-    rows = reports.reply_rows(period)
+    rows, sent = reports.reply_rows(period), reports.sent_rows(period)  # shared by the three tables
     return {
         "tables": [
             reports.replies_by_type(period, rows),
-            reports.rates(period, by="campaign", rows=rows),
-            reports.rates(period, by="template", rows=rows),
+            reports.rates(period, by="campaign", rows=rows, sent_by=sent),
+            reports.rates(period, by="template", rows=rows, sent_by=sent),
         ]
     }
 
