@@ -1,7 +1,8 @@
 """Page times at scale: fill PostgreSQL with a year of texts, time every dashboard and stats page.
 
 Fills a database of its own with 1,000,000 outbound and 200,000 inbound texts spread over the
-last 365 days (4 SIMs, 40 campaigns, replies sorted by keyword / classifier / staff, a consent
+last 365 days (4 SIMs, 40 campaigns of two templates each, a reply within three days of the
+text it answers and on its SIM, replies sorted by keyword / classifier / staff, a consent
 ledger), with COPY (triggers off during the load; ``rollups.repair()`` then counts it all,
 as ``compact_rollups --repair`` would). Then requests each page through Django's test client
 as a logged-in staff user and prints the median milliseconds and the number of queries, next
@@ -104,9 +105,11 @@ def fill(args) -> dict:
         cursor.execute("SET session_replication_role = replica")  # no triggers while loading
         raw = cursor.cursor
         out = _Copier(raw, OutboundMessage)
+        created_times = []  # a reply follows the text it answers (below)
         with out.copy() as write:
             for i in range(args.outbound):
                 created = now - timedelta(seconds=rng.random() * 365 * 86400)
+                created_times.append(created)
                 state = rng.choices(names, weights)[0]
                 sent = created + timedelta(seconds=30) if state in ("delivered", "sent", "error_update") else None
                 in_campaign = rng.random() < 0.7
@@ -116,7 +119,9 @@ def fill(args) -> dict:
                     reference=uuid.uuid4(), created_at=created, changed_at=created, sent_at=sent,
                     delivered_at=sent if state == "delivered" else None, recipient=f"+4479{i:08d}",
                     content="Hello, your order is ready’" if ucs2 else "Hello, your order is ready",
-                    template_id=templates[i % 8].pk if in_campaign else None, state=state, backend="locmem",
+                    # A campaign's texts use its two groups' templates (not all eight).
+                    template_id=templates[(campaign.pk + i % 2) % 8].pk if in_campaign else None, state=state,
+                    backend="locmem",
                     error=rng.choice(ERRORS[state]) if state in ERRORS else "", tag="first" if in_campaign else "",
                     number_of_send_attempts=1, external_id=f"x{i}", encoding="ucs2" if ucs2 else "gsm7",
                     segments=1 + (rng.random() < 0.1), sim_id=sims[i % 4].pk,
@@ -126,10 +131,13 @@ def fill(args) -> dict:
         first_id = cursor.fetchone()[0]
         with _Copier(raw, InboundMessage).copy() as write:
             for i in range(args.inbound):
+                # A reply to a random text, within three days of it (most within hours), never in the future.
+                answered = rng.randrange(args.outbound)
+                delay = timedelta(seconds=min(rng.expovariate(1 / 7200), 3 * 86400))
                 write(
-                    sender=f"+4479{i:08d}", content=rng.choice(["Thanks", "STOP", "what time?"]),
-                    received_at=now - timedelta(seconds=rng.random() * 365 * 86400), backend="locmem",
-                    external_id=f"in{i}", sim_id=sims[i % 4].pk, in_reply_to_id=first_id + rng.randrange(args.outbound),
+                    sender=f"+4479{answered:08d}", content=rng.choice(["Thanks", "STOP", "what time?"]),
+                    received_at=min(created_times[answered] + delay, now), backend="locmem",
+                    external_id=f"in{i}", sim_id=sims[answered % 4].pk, in_reply_to_id=first_id + answered,
                 )  # fmt: skip
         cursor.execute(
             "INSERT INTO replies_reply (message_id, reply_type_id, source, keyword, needs_review, note) "

@@ -162,10 +162,12 @@ def counts(
             rows = rows.filter(day__gte=first)
         if last is not None:
             rows = rows.filter(day__lte=last)
-        for row in rows.values(*by).annotate(**{f"sum_{v}": Sum(v) for v in values}).order_by():
-            target = merged[tuple(row[field] for field in by)]
-            for v in values:
-                target[v] += row[f"sum_{v}"] or 0
+        width = len(by)
+        # Tuples, not dicts: a year of days x states is thousands of rows.
+        for row in rows.values_list(*by).annotate(**{f"sum_{v}": Sum(v) for v in values}).order_by():
+            target = merged[row[:width]]
+            for i, v in enumerate(values, width):
+                target[v] += row[i] or 0
     return {key: value for key, value in merged.items() if any(value.values())}
 
 
