@@ -183,3 +183,30 @@ def test_a_missing_zone_row_never_stops_a_text_from_being_stored():
     create_message()  # counted in UTC meanwhile; compact_rollups --repair restores the zone
     assert sum(rollups.totals(rollups.outbound_counts(by=("state",))).values()) == 1
     assert not any(rollups.drift().values())
+
+
+@pytest.mark.django_db
+def test_every_roll_up_trigger_survives_the_migrations():
+    """A migration that rebuilds a table (SQLite's way of most ALTERs) drops its triggers
+    without a word, and the roll-ups would silently stop counting."""
+    expected = {
+        f"{name}_{op}"
+        for name, ops in (
+            ("sms_outbound_rollup", ("ins", "upd", "del")),
+            ("sms_inbound_rollup", ("ins", "upd", "del")),
+            ("replies_reply_rollup", ("ins", "upd", "del")),
+            ("replies_text_rollup", ("upd", "del")),
+        )
+        for op in ops
+    }
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        found = {row[0] for row in cursor.fetchall()}
+    assert expected <= found
+    message = create_message("+447911123999", "Hello")  # and they count
+    assert rollups.totals(rollups.outbound_counts(by=("state",))) == {"waiting": 1}
+    message.set_state(State.SENT)
+    assert rollups.totals(rollups.outbound_counts(by=("state",))) == {"sent": 1}

@@ -200,6 +200,22 @@ def test_a_new_text_or_label_shows_at_once_despite_the_cache(staff_client, world
     assert _csv(staff_client, "sorting", "sorting")[1][-1] == "1"
 
 
+def test_a_text_folded_in_by_a_compaction_shows_at_once(staff_client, world):
+    """Right after a compaction no delta is left, so the newest delta ids read the same as after
+    the one before; the version also counts compactions, so the page is not served from the
+    cache of the data before the second one."""
+    from stats.sections import data_version
+    from stats.tests.conftest import _out
+
+    rollups.compact()
+    before = data_version()
+    assert _csv(staff_client, "sims", "texts-per-sim")[1][3] == "1"  # cached under `before`
+    _out(world["s2"], "delivered")
+    rollups.compact()
+    assert data_version() != before
+    assert _csv(staff_client, "sims", "texts-per-sim")[1][3] == "2"
+
+
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_query_count_does_not_grow_with_the_data(staff_client, world, section, django_assert_num_queries):
     from stats.tests.conftest import _out
