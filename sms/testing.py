@@ -74,5 +74,5 @@ def run_concurrently(target: Callable[[], T], n: int) -> list[T]:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
+    assert errors == [], errors
     return results
