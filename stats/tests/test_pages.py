@@ -56,6 +56,15 @@ def test_each_count_links_to_that_sims_texts_of_that_day(staff_client, world):
     assert staff_client.get(none).context["table"].paginator.count == 1
 
 
+def test_table_cells_are_escaped_once(staff_client, world):
+    from campaigns.models import Campaign
+
+    Campaign.objects.filter(name="Spring").update(name="<b>Spring & Co</b>")
+    html = staff_client.get(reverse("stats:section", args=["replies"]) + "?range=7d").content.decode()
+    assert '<th scope="row" class="text-nowrap fw-normal">&lt;b&gt;Spring &amp; Co&lt;/b&gt;</th>' in html
+    assert "<b>Spring" not in html and "&amp;amp;" not in html
+
+
 def test_least_used_sim_today_is_named(staff_client, world):
     html = staff_client.get(reverse("stats:index")).content.decode()
     assert re.search(
